@@ -1,0 +1,1 @@
+"""Framework-free protocol core: plain functions and dataclasses, no web framework imports."""
