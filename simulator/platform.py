@@ -28,6 +28,8 @@ from reference.core.jose import b64u_encode, sign_jws
 ATTESTATION_TYP = "platform-attestation+jwt"
 PLATFORM_ISSUER = "mia-simulated-platform"
 ATTESTATION_LIFETIME = 300
+#: Subject alternative name of the attestation leaf (RFC 5280 profiles such as webpki want one).
+ATTESTATION_KEY_DNS_NAME = "attestation.platform.mia.invalid"
 
 DEFAULT_APP_ID = "com.example.bank"
 DEFAULT_APP_VERSION = "2.0.0"
@@ -163,6 +165,9 @@ def _leaf_certificate(
             critical=True,
         )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(ATTESTATION_KEY_DNS_NAME)]), critical=False
+        )
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()),
             critical=False,
