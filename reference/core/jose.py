@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -162,3 +163,8 @@ def verify_es256_jws(token: str, key: ec.EllipticCurvePublicKey) -> DecodedJws:
     if not es256_verify(decoded.signing_input, decoded.signature, key):
         raise JoseError("signature does not verify")
     return decoded
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    """Compare secrets and digests without leaking where they differ."""
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,41 @@
+"""Authorization server metadata (spec §1.1; RFC 8414 §2) and JWKS (spec §1.2; RFC 7517)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reference.core.attestation import ATTESTATION_TYP
+from reference.core.settings import ServerContext
+from reference.core.token_endpoint import GRANT_TYPES
+
+
+def authorization_server_metadata(ctx: ServerContext) -> dict[str, Any]:
+    endpoint = ctx.settings.endpoint
+    return {
+        "issuer": ctx.settings.issuer,
+        "jwks_uri": endpoint("/jwks.json"),
+        "token_endpoint": endpoint("/token"),
+        "introspection_endpoint": endpoint("/introspect"),
+        "revocation_endpoint": endpoint("/revoke"),
+        "registration_endpoint": endpoint("/register"),
+        "mia_registration_nonce_endpoint": endpoint("/register/nonce"),
+        "mia_enrollment_begin_endpoint": endpoint("/enroll/begin"),
+        "mia_enrollment_complete_endpoint": endpoint("/enroll/complete"),
+        "mia_challenge_endpoint": endpoint("/login/challenge"),
+        "mia_enrollment_creation_endpoint": endpoint("/rp/enrollments"),
+        "mia_resources": list(ctx.settings.resources),
+        "grant_types_supported": list(GRANT_TYPES),
+        "response_types_supported": [],
+        "scopes_supported": sorted(ctx.settings.allowed_scopes),
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
+        "dpop_signing_alg_values_supported": ["ES256"],
+        "mia_attestation_formats_supported": [ATTESTATION_TYP],
+        "mia_pin_policy": ctx.policy.current().pin.as_json(),
+    }
+
+
+def jwks(ctx: ServerContext) -> dict[str, Any]:
+    return ctx.keyring.jwks()

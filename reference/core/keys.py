@@ -1,0 +1,105 @@
+"""Server signing keys (spec §1.2): ES256, random key ids, persisted, rotatable.
+
+Rotation makes a new key the signing key at once; retired keys stay in the JWKS until every token
+they signed has expired, so live tokens keep verifying.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from reference.core.clock import Clock, random_token
+from reference.core.jose import public_jwk, sign_jws
+from reference.core.records import SigningKeyRecord
+from reference.storage.interface import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+    public_key: ec.EllipticCurvePublicKey
+    created_at: int
+    retired_at: int | None
+
+    def jwk(self) -> dict[str, Any]:
+        return {**public_jwk(self.public_key), "kid": self.kid, "use": "sig", "alg": "ES256"}
+
+
+def _load(record: SigningKeyRecord) -> SigningKey:
+    private_key = serialization.load_pem_private_key(record.private_pem, password=None)
+    if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"signing key {record.kid} is not an EC key")
+    return SigningKey(
+        record.kid, private_key, private_key.public_key(), record.created_at, record.retired_at
+    )
+
+
+class Keyring:
+    """Signing keys parsed once and cached; reloaded from storage after a rotation."""
+
+    def __init__(self, storage: Storage, clock: Clock, *, publish_retired_for: int) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._publish_retired_for = publish_retired_for
+        self._lock = threading.Lock()
+        self._keys: list[SigningKey] = []
+        self.reload()
+        if not self.active_keys():
+            self.rotate()
+
+    def reload(self) -> None:
+        with self._lock:
+            self._keys = [_load(record) for record in self._storage.list_signing_keys()]
+
+    def active_keys(self) -> list[SigningKey]:
+        return [key for key in self._keys if key.retired_at is None]
+
+    def signing_key(self) -> SigningKey:
+        return self.active_keys()[-1]
+
+    def rotate(self) -> SigningKey:
+        """Create a new signing key and retire the others (they stay published for a while)."""
+        private_key = ec.generate_private_key(ec.SECP256R1())
+        now = self._clock.now()
+        record = SigningKeyRecord(
+            kid=random_token(12),
+            private_pem=private_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ),
+            created_at=now,
+        )
+        previous = self.active_keys()
+        self._storage.add_signing_key(record)
+        for key in previous:
+            self._storage.retire_signing_key(key.kid, now)
+        self.reload()
+        return self.signing_key()
+
+    def verification_key(self, kid: str) -> SigningKey | None:
+        for key in self._keys:
+            if key.kid == kid:
+                return key
+        return None
+
+    def published_keys(self) -> list[SigningKey]:
+        now = self._clock.now()
+        return [
+            key
+            for key in self._keys
+            if key.retired_at is None or key.retired_at + self._publish_retired_for > now
+        ]
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [key.jwk() for key in self.published_keys()]}
+
+    def sign(self, header: dict[str, Any], claims: dict[str, Any]) -> str:
+        key = self.signing_key()
+        return sign_jws({**header, "kid": key.kid}, claims, key.private_key)

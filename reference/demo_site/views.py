@@ -1,0 +1,122 @@
+"""Demo web site views: a relying party that enrolls its users' phones."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from reference.core.enrollment import create_enrollment, enrollment_status
+from reference.core.jose import constant_time_equal
+from reference.core.policy import RelyingPartyPolicy
+from reference.demo_site.passwords import DUMMY_HASH, verify_password
+from reference.qr_codes import qr_svg
+from reference.web.http import server
+
+blueprint = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
+
+DEMO_RELYING_PARTY = RelyingPartyPolicy("demo-web-site", "")
+
+
+def _csrf_token() -> str:
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(24)
+        session["csrf"] = token
+    return token
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    if not constant_time_equal(sent, session.get("csrf", "\x00")):
+        abort(400, "invalid CSRF token")
+
+
+def _user() -> dict[str, Any] | None:
+    user = session.get("user")
+    return user if isinstance(user, dict) else None
+
+
+@blueprint.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"csrf_token": _csrf_token, "current_user": _user}
+
+
+@blueprint.get("/")
+def home() -> Response | str:
+    if _user() is None:
+        return redirect(url_for("demo.login"))
+    return redirect(url_for("demo.devices"))
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    error = None
+    if request.method == "POST":
+        _check_csrf()
+        username = request.form.get("username", "")
+        password = request.form.get("password", "")
+        user = server().storage.get_demo_user(username)
+        valid = verify_password(password, user.password_hash if user else DUMMY_HASH)
+        if user is not None and valid:
+            session.clear()
+            session["user"] = {"id": user.username, "name": user.display_name}
+            return redirect(url_for("demo.devices"))
+        error = "Unknown user name or wrong password."
+    return render_template("login.html", error=error)
+
+
+@blueprint.post("/logout")
+def logout() -> Response:
+    _check_csrf()
+    session.clear()
+    return redirect(url_for("demo.login"))
+
+
+@blueprint.get("/devices")
+def devices() -> Response | str:
+    if _user() is None:
+        return redirect(url_for("demo.login"))
+    return render_template("devices.html")
+
+
+@blueprint.post("/enrollments")
+def add_phone() -> Response | str:
+    user = _user()
+    if user is None:
+        return redirect(url_for("demo.login"))
+    _check_csrf()
+    created = create_enrollment(server(), DEMO_RELYING_PARTY, user["id"], user["name"])
+    session.setdefault("enrollments", [])
+    session["enrollments"] = [*session["enrollments"][-4:], created.enrollment.enrollment_id]
+    return render_template(
+        "enroll.html",
+        enrollment_id=created.enrollment.enrollment_id,
+        qr_svg=qr_svg(created.enrollment_uri),
+        enrollment_uri=created.enrollment_uri,
+        expires_in=created.expires_in,
+    )
+
+
+@blueprint.get("/enrollments/<enrollment_id>/status")
+def enrollment_progress(enrollment_id: str) -> Response:
+    if _user() is None or enrollment_id not in session.get("enrollments", []):
+        abort(404)
+    status = enrollment_status(server(), DEMO_RELYING_PARTY.client_id, enrollment_id)
+    response = jsonify({"status": status["status"]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+

@@ -1,0 +1,1 @@
+"""HTTP layer: blueprints translate requests into core calls and results into responses."""
