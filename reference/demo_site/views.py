@@ -22,7 +22,7 @@ from reference.core.enrollment import create_enrollment, enrollment_status
 from reference.core.jose import constant_time_equal
 from reference.core.policy import RelyingPartyPolicy
 from reference.demo_site.passwords import DUMMY_HASH, verify_password
-from reference.qr_codes import qr_svg
+from reference.qr_codes import qr_png_base64
 from reference.web.http import server
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
@@ -104,8 +104,7 @@ def add_phone() -> Response | str:
     return render_template(
         "enroll.html",
         enrollment_id=created.enrollment.enrollment_id,
-        qr_svg=qr_svg(created.enrollment_uri),
-        enrollment_uri=created.enrollment_uri,
+        qr_png=qr_png_base64(created.enrollment_uri),
         expires_in=created.expires_in,
     )
 
