@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from simulator.device import Device, TokenSet, error_from_response
 from simulator.errors import ServerError, SimulatorError
@@ -30,6 +31,8 @@ STORAGE_FILE = "storage.json"
 KEYSTORE_FILE = "keystore.json"
 SESSION_FILE = "session.json"
 DEFAULT_STATE = "mia-device"
+#: The demo relying party's secret from the reference server's default policy (demo only).
+DEMO_RP_SECRET = "demo-bank-backend-secret"  # noqa: S105
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,7 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="as a relying party create an enrollment, then register, enroll and log in"
     )
     demo.add_argument("--rp-id", default="demo-bank-backend")
-    demo.add_argument("--rp-secret", default=os.environ.get("MIA_RP_SECRET"))
+    demo.add_argument(
+        "--rp-secret",
+        default=os.environ.get("MIA_RP_SECRET", DEMO_RP_SECRET),
+        help="relying-party secret (MIA_RP_SECRET; default: the demo policy's secret)",
+    )
     demo.add_argument("--user-id", default="alice")
     demo.add_argument("--display-name", default="Alice Doe")
     demo.add_argument("--pin", default="24681")
@@ -195,6 +202,12 @@ def _show(app: _App) -> None:
     )
     print("App storage (what a backup of the phone contains):", file=out)
     print(storage.to_json(), file=out)
+
+
+def _basic(client_id: str, secret: str) -> str:
+    """RFC 6749 §2.3.1: form-urlencode id and secret, then HTTP Basic (RFC 7617)."""
+    pair = f"{quote(client_id, safe='')}:{quote(secret, safe='')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
 def _demo(args: argparse.Namespace, app: _App) -> None:

@@ -559,7 +559,8 @@ class Device:
         **overrides: Any,
     ) -> str:
         """Authenticator assertion (protocol-v1 §5) signed by the key the PIN unlocks from the
-        camouflaged storage. A wrong PIN gives a valid-looking but wrong signature."""
+        camouflaged storage. A wrong PIN gives a valid-looking but wrong signature.
+        To change the `challenge` claim itself use `claims={"challenge": ...}`."""
         client_id = self._require_client()
         if not self.storage.enrolled:
             raise DeviceStateError("no authenticator enrolled: call enroll() first")
@@ -603,7 +604,8 @@ class Device:
         **overrides: Any,
     ) -> str:
         """Platform attestation (protocol-v1 §2) for this device's switches over `nonce`, for
-        the keystore `client` key (created if missing). Overrides as in `client_assertion`."""
+        the keystore `client` key (created if missing). Overrides as in `client_assertion`;
+        the `nonce` claim itself is changed with `claims={"nonce": ...}`."""
         if attested_jwk is None:
             if CLIENT_KEY not in self.keystore:
                 self.keystore.generate(CLIENT_KEY)

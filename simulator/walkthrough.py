@@ -83,7 +83,9 @@ def running_server(data_dir: Path, port: int, ca_root: Path) -> Iterator[str]:
                 process.kill()
 
 
-def web_user_adds_phone(issuer: str, username: str, password: str) -> tuple[bytes, Callable[[], str]]:
+def web_user_adds_phone(
+    issuer: str, username: str, password: str
+) -> tuple[bytes, Callable[[], str]]:
     """The demo web site: sign in, press "Add your phone", get the QR image the page shows."""
     browser = requests.Session()
     page = browser.get(f"{issuer}/demo/login", timeout=10).text
@@ -95,7 +97,9 @@ def web_user_adds_phone(issuer: str, username: str, password: str) -> tuple[byte
     )
     if "Add your phone" not in response.text:
         raise RuntimeError("demo sign-in failed")
-    page = browser.post(f"{issuer}/demo/enrollments", data={"csrf": _csrf(response.text)}, timeout=10).text
+    page = browser.post(
+        f"{issuer}/demo/enrollments", data={"csrf": _csrf(response.text)}, timeout=10
+    ).text
     png = re.search(r'src="data:image/png;base64,([^"]+)"', page)
     status = re.search(r'fetch\("([^"]+/status)"\)', page)
     if png is None or status is None:
@@ -147,7 +151,10 @@ def walk_flows(issuer: str, ca: PlatformCA) -> None:
     try:
         phone.login(pin=WRONG_PIN)
     except ServerError as error:
-        _say("wrong PIN refused", f"{error.code}, {error.extra.get('attempts_remaining')} attempts left")
+        _say(
+            "wrong PIN refused",
+            f"{error.code}, {error.extra.get('attempts_remaining')} attempts left",
+        )
     tokens = phone.login(pin=PIN)
     _say("logged in with PIN", f"DPoP-bound access token for {tokens.expires_in} s")
     me = phone.call_api("/api/me")
@@ -197,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_conformance:
             return 0
         status = run_conformance(issuer, ca_dir, args.report_dir)
-    print(f"\nReports: {args.report_dir / 'conformance.json'} and {args.report_dir / 'conformance.html'}")
+    print(
+        f"\nReports: {args.report_dir / 'conformance.json'} and {args.report_dir / 'conformance.html'}"
+    )
     return status
 
 
