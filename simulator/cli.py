@@ -152,9 +152,7 @@ def _run(command: str, args: argparse.Namespace, app: _App) -> None:
         print(f"Registered. client_id = {client_id}", file=out)
     elif command == "enroll":
         print("Enrolling this phone", file=out)
-        qr_input: bytes | str = args.qr
-        if not args.qr.startswith("mia:"):
-            qr_input = Path(args.qr).read_bytes()
+        qr_input: str | Path = args.qr if args.qr.startswith("mia:") else Path(args.qr)
         authenticator_id = device.enroll(qr=qr_input, pin=args.pin)
         name = device.storage.display_name or device.storage.user_id or "the user"
         print(f"Enrolled for {name}. authenticator_id = {authenticator_id}", file=out)

@@ -16,7 +16,7 @@ from simulator.platform import GENUINE_SIGNING_CERTIFICATE_SHA256
 
 ISSUER = "http://mia.test"
 RP_ID = "demo-bank-backend"
-RP_SECRET = "simulator-test-rp-secret"  # noqa: S105
+RP_SECRET = "simulator-test-rp-secret"
 
 POLICY = f"""
 [pin]
