@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         status = run_conformance(issuer, ca_dir, args.report_dir)
     print(
-        f"\nReports: {args.report_dir / 'conformance.json'} and {args.report_dir / 'conformance.html'}"
+        f"\nReports: {args.report_dir / 'conformance.json'} and "
+        f"{args.report_dir / 'conformance.html'}"
     )
     return status
 

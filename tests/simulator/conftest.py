@@ -83,25 +83,34 @@ def platform_ca(tmp_path_factory: pytest.TempPathFactory) -> PlatformCA:
 
 
 @pytest.fixture
-def server(tmp_path: Path, platform_ca: PlatformCA) -> Iterator[Server]:
+def server_factory(tmp_path: Path, platform_ca: PlatformCA) -> Callable[..., Server]:
+    """Build a reference server on a temp SQLite DB trusting the test platform root."""
     reference = pytest.importorskip("reference")
     from reference.config import AppConfig
 
-    (tmp_path / "platform-ca").mkdir()
-    root = tmp_path / "platform-ca" / "root.pem"
-    root.write_text(platform_ca.root_pem)
-    policy = tmp_path / "policy.toml"
-    policy.write_text(POLICY)
-    config = AppConfig(
-        issuer=ISSUER,
-        database_url=f"sqlite:///{tmp_path / 'mia.db'}",
-        policy_file=policy,
-        trusted_roots=(root,),
-        secret_key="simulator-tests",
-        data_dir=tmp_path,
-    )
-    app = reference.create_app(config)
-    yield Server(app, ISSUER, platform_ca, WsgiTransport(app), policy)
+    def make(clock: Any = None) -> Server:
+        (tmp_path / "platform-ca").mkdir(exist_ok=True)
+        root = tmp_path / "platform-ca" / "root.pem"
+        root.write_text(platform_ca.root_pem)
+        policy = tmp_path / "policy.toml"
+        policy.write_text(POLICY)
+        config = AppConfig(
+            issuer=ISSUER,
+            database_url=f"sqlite:///{tmp_path / 'mia.db'}",
+            policy_file=policy,
+            trusted_roots=(root,),
+            secret_key="simulator-tests",
+            data_dir=tmp_path,
+        )
+        app = reference.create_app(config, clock=clock)
+        return Server(app, ISSUER, platform_ca, WsgiTransport(app), policy)
+
+    return make
+
+
+@pytest.fixture
+def server(server_factory: Callable[..., Server]) -> Iterator[Server]:
+    yield server_factory()
 
 
 @pytest.fixture

@@ -311,3 +311,26 @@ def test_restart_from_saved_state(
     )
     restarted.refresh()
     assert restarted.call_api("/api/me").json["sub"] == "alice"
+
+
+def test_injected_clocks(server_factory: Callable[..., Server]) -> None:
+    from reference.core.clock import FrozenClock
+
+    clock = FrozenClock(1_800_000_000)
+    server = server_factory(clock=clock)
+    device = server.device(clock=lambda: clock.now())
+    device.register_app()
+    device.enroll(qr=server.create_enrollment()["enrollment_uri"], pin=PIN)
+    tokens = device.login(PIN)
+    assert decode_unverified(tokens.access_token).claims["iat"] == 1_800_000_000
+    clock.advance(tokens.expires_in + 1)
+    with pytest.raises(ServerError) as caught:
+        device.call_api("/api/me")
+    assert (caught.value.code, caught.value.status) == ("invalid_token", 401)
+    device.refresh()
+    assert device.call_api("/api/me").status == 200
+    # A phone whose clock runs 10 minutes fast makes client assertions from the future.
+    skewed = server.device(clock=lambda: clock.now() + 600)
+    with pytest.raises(ServerError) as caught:
+        skewed.register_app()
+    assert caught.value.code == "invalid_attestation"
