@@ -32,7 +32,7 @@ from simulator.errors import TransportError
 
 DEFAULT_CA_DIR = "reports/load/platform-ca"
 DEFAULT_RP_ID = "demo-bank-backend"
-DEFAULT_RP_SECRET = "demo-bank-backend-secret"  # noqa: S105 - the documented demo credential
+DEFAULT_RP_SECRET = "demo-bank-backend-secret"  # the documented demo credential
 #: Satisfies the default PIN policy (spec 04 §4.1): five digits, no sequence, repeat or blocklist.
 DEFAULT_PIN = "24681"
 
@@ -167,7 +167,6 @@ class DeviceUser(HttpUser):
         self.device.call_api("/api/accounts")
 
 
-@events.init_command_line_parser.add_listener
 def _describe_environment(parser: Any) -> None:
     parser.add_argument(
         "--mia-ca-dir",
@@ -175,3 +174,6 @@ def _describe_environment(parser: Any) -> None:
         default=DEFAULT_CA_DIR,
         help="directory of the simulated platform CA (the server must trust its root.pem)",
     )
+
+
+events.init_command_line_parser.add_listener(_describe_environment)  # type: ignore[no-untyped-call]

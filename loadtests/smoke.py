@@ -153,7 +153,7 @@ def run_locust(args: argparse.Namespace, host: str, ca_dir: Path, out: Path) -> 
         "MIA_LOAD_WAIT_MAX": str(args.wait_max),
     }
     with (out / "locust.log").open("wb") as log:
-        completed = subprocess.run(  # noqa: PLW1510 - the exit status is read below
+        completed = subprocess.run(
             command, env=env, stdout=log, stderr=subprocess.STDOUT, timeout=300, check=False
         )
     return completed.returncode
@@ -396,8 +396,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "elapsed_s": round(time.monotonic() - started, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"\n{'PASSED' if passed else 'FAILED'} in {summary['elapsed_s']} s; "
-          f"report {out / 'load.html'}, plot {out / 'load.png'}")
+    print(
+        f"\n{'PASSED' if passed else 'FAILED'} in {summary['elapsed_s']} s; "
+        f"report {out / 'load.html'}, plot {out / 'load.png'}"
+    )
     return 0 if passed else 1
 
 
