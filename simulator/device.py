@@ -649,18 +649,25 @@ class Device:
         self._step("Asking the server for a registration nonce")
         nonce = self.request_registration_nonce()
         self._step("Creating the app key in the phone's secure hardware")
-        self.keystore.generate(CLIENT_KEY)
-        self.keystore.generate(DPOP_KEY)
+        # A failed attempt must not destroy the key of an earlier, successful registration.
+        pending = f"{CLIENT_KEY}.pending"
+        attested_jwk = self.keystore.generate(pending)
         self._step(
             f"Asking the platform to attest {self.app.app_id} {self.app.version} on "
             f"{self.os_name} {self.os_version} (verdict {self.verdict or 'none'})"
         )
-        attestation = self.attestation(nonce)
+        attestation = self.attestation(nonce, attested_jwk=attested_jwk)
         self._step("Registering the app with the server")
         response = self._request(
             "POST", self.endpoint("registration_endpoint"), json_body={"attestation": attestation}
         )
-        body = self._check(response)
+        try:
+            body = self._check(response)
+        finally:
+            if not response.ok:
+                self.keystore.delete(pending)
+        self.keystore.rename(pending, CLIENT_KEY)
+        self.keystore.generate(DPOP_KEY)
         self.storage.forget_enrollment()
         self.storage.issuer = self.issuer
         self.storage.client_id = str(body["client_id"])

@@ -47,6 +47,11 @@ class Keystore:
         self._keys[alias] = ec.generate_private_key(ec.SECP256R1())
         return self.public_jwk(alias)
 
+    def rename(self, alias: str, new_alias: str) -> None:
+        """Move a key to another alias (replacing what was there); the key stays inside."""
+        self._keys[new_alias] = self._key(alias)
+        del self._keys[alias]
+
     def delete(self, alias: str) -> None:
         self._keys.pop(alias, None)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import POLICY, RP_ID, RP_SECRET
+from sim_support import POLICY, RP_ID, RP_SECRET
 from werkzeug.serving import make_server
 
 from simulator import PlatformCA

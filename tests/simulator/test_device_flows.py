@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import ISSUER, Server
+from sim_support import ISSUER, Server
 
 from reference.core.jose import decode_unverified, jwk_thumbprint
 from simulator import REMOVE, AppBuild, Device, Keystore, ServerError
@@ -334,3 +334,16 @@ def test_injected_clocks(server_factory: Callable[..., Server]) -> None:
     with pytest.raises(ServerError) as caught:
         skewed.register_app()
     assert caught.value.code == "invalid_attestation"
+
+
+def test_failed_reregistration_keeps_the_working_registration(
+    enrolled: Callable[..., Device],
+) -> None:
+    device = enrolled()
+    client_jwk = device.keystore.public_jwk("client")
+    device.os_version = "9"
+    with pytest.raises(ServerError):
+        device.register_app()
+    assert device.keystore.aliases() == ["client", "dpop"]
+    assert device.keystore.public_jwk("client") == client_jwk
+    assert device.login(PIN).access_token
