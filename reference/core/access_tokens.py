@@ -9,7 +9,7 @@ from reference.core.clock import random_token
 from reference.core.jose import JoseError, decode_unverified, es256_verify
 from reference.core.settings import ServerContext
 
-ACCESS_TOKEN_TYP = "at+jwt"
+ACCESS_TOKEN_TYP = "at+jwt"  # noqa: S105 - a media type, not a secret
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,9 @@ def _parse_chain(x5c: Any) -> list[x509.Certificate]:
     if not isinstance(x5c, list) or not 1 <= len(x5c) <= MAX_CHAIN_LENGTH:
         raise InvalidAttestation("x5c must list 1 to 4 certificates")
     try:
-        return [x509.load_der_x509_certificate(base64.b64decode(entry, validate=True)) for entry in x5c]
+        return [
+            x509.load_der_x509_certificate(base64.b64decode(entry, validate=True)) for entry in x5c
+        ]
     except (TypeError, ValueError, binascii.Error) as exc:
         raise InvalidAttestation("x5c holds a malformed certificate") from exc
 
@@ -73,7 +76,7 @@ def _verify_chain(
     for certificate in chain:
         if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
             raise InvalidAttestation("a certificate in x5c is outside its validity period")
-    for child, parent in zip(chain, chain[1:], strict=False):
+    for child, parent in itertools.pairwise(chain):
         if not _issued_by(child, parent):
             raise InvalidAttestation("x5c is not a chain")
     top = chain[-1]

@@ -101,6 +101,7 @@ def verify_dpop_proof(
     window = ctx.settings.lifetimes.dpop_iat_window
     if abs(now - iat) > window and enforced("dpop.iat"):
         raise InvalidDPoPProof("DPoP proof iat is outside the acceptable window")
+    assert isinstance(jwk, dict)  # public_key_from_jwk accepted it
     jkt = jwk_thumbprint(jwk)
     if expected_access_token is not None:
         # §4.3 (12): ath is the hash of the presented access token.
@@ -110,10 +111,10 @@ def verify_dpop_proof(
         )
         if not valid_ath and enforced("dpop.ath"):
             raise InvalidDPoPProof("DPoP ath does not match the access token")
-    if expected_jkt is not None and not constant_time_equal(jkt, expected_jkt):
-        # §4.3 (12): the proof key is the key the token is bound to.
-        if enforced("dpop.binding"):
-            raise InvalidDPoPProof("DPoP key is not the key the token is bound to")
+    # §4.3 (12): the proof key is the key the token is bound to.
+    bound = expected_jkt is None or constant_time_equal(jkt, expected_jkt)
+    if not bound and enforced("dpop.binding"):
+        raise InvalidDPoPProof("DPoP key is not the key the token is bound to")
     # §11.1: a proof is single use within its acceptance window.
     first_use = ctx.storage.remember_jti(f"dpop:{jkt}", jti, now + 2 * window, now)
     if not first_use and enforced("dpop.jti_replay"):

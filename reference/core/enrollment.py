@@ -101,7 +101,9 @@ def begin_enrollment(ctx: ServerContext, client: ClientRecord, code: Any) -> Enr
     if not isinstance(code, str) or not code:
         raise InvalidRequest("code is required")
     session = random_token(32)
-    record = ctx.storage.claim_enrollment_code(secret_hash(code), client.client_id, secret_hash(session))
+    record = ctx.storage.claim_enrollment_code(
+        secret_hash(code), client.client_id, secret_hash(session)
+    )
     if record is None:
         raise InvalidEnrollmentCode("unknown enrollment code")
     # §4.3: the server MUST accept an enrollment code once, and only before it expires.
@@ -109,7 +111,9 @@ def begin_enrollment(ctx: ServerContext, client: ClientRecord, code: Any) -> Enr
         raise InvalidEnrollmentCode("enrollment code already used")
     if record.expires_at <= ctx.clock.now() and enforced("enrollment.code_expiry"):
         raise InvalidEnrollmentCode("enrollment code expired")
-    return EnrollmentBegun(session, record.display_name, max(record.expires_at - ctx.clock.now(), 0))
+    return EnrollmentBegun(
+        session, record.display_name, max(record.expires_at - ctx.clock.now(), 0)
+    )
 
 
 def complete_enrollment(

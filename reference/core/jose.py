@@ -100,7 +100,9 @@ def es256_verify(signing_input: bytes, signature: bytes, key: ec.EllipticCurvePu
     return True
 
 
-def sign_jws(header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurvePrivateKey) -> str:
+def sign_jws(
+    header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurvePrivateKey
+) -> str:
     """Serialise and sign a compact JWS; `header` gets `alg: ES256` unless it names one."""
     full_header = {"alg": ES256, **header}
     signing_input = f"{_json_segment(full_header)}.{_json_segment(claims)}"

@@ -95,11 +95,13 @@ def verify_authenticator_assertion(
         raise InvalidGrant("assertion iss must be the client_id")
     amr = claims.get("amr", ["pin"])
     if not isinstance(amr, list) or not amr or not set(amr) <= ALLOWED_AMR:
-        raise InvalidGrant("assertion amr must be [\"pin\"]")
+        raise InvalidGrant('assertion amr must be ["pin"]')
     _consume_challenge(ctx, client, claims.get("challenge"))
     authenticator_id = header.get("kid")
     authenticator = (
-        ctx.storage.get_authenticator(authenticator_id) if isinstance(authenticator_id, str) else None
+        ctx.storage.get_authenticator(authenticator_id)
+        if isinstance(authenticator_id, str)
+        else None
     )
     if (
         authenticator is None
@@ -120,7 +122,9 @@ def verify_authenticator_assertion(
 def _count_wrong_pin(ctx: ServerContext, authenticator: AuthenticatorRecord) -> None:
     limit = ctx.policy.current().pin.max_failed_attempts
     enforced_limit = limit if enforced("pin.failure_limit") else None
-    failures, locked = ctx.storage.record_pin_failure(authenticator.authenticator_id, enforced_limit)
+    failures, locked = ctx.storage.record_pin_failure(
+        authenticator.authenticator_id, enforced_limit
+    )
     if failures == 0:
         # Locked by a concurrent request between our read and this update.
         raise InvalidGrant("unknown authenticator")
@@ -128,5 +132,3 @@ def _count_wrong_pin(ctx: ServerContext, authenticator: AuthenticatorRecord) -> 
     if locked:
         raise AuthenticatorLocked("too many wrong PINs", attempts_remaining=0)
     raise PinIncorrect("wrong PIN", attempts_remaining=max(limit - failures, 0))
-
-

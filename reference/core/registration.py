@@ -76,17 +76,17 @@ def apply_integrity_policy(statement: AttestationStatement, policy: Policy) -> N
     )
     if not genuine and enforced("registration.app_integrity"):
         raise AppIntegrityFailed("the app build is not recognised as genuine")
-    if app is not None and app.version_status(statement.app_version) != "enabled":
-        if enforced("registration.app_version"):
-            raise AppUpdateRequired(f"app version {statement.app_version} may not register")
+    version_enabled = app is None or app.version_status(statement.app_version) == "enabled"
+    if not version_enabled and enforced("registration.app_version"):
+        raise AppUpdateRequired(f"app version {statement.app_version} may not register")
     minimum = policy.minimum_os.get(statement.os_name)
     os_allowed = minimum is not None and version_at_least(statement.os_version, minimum)
     if not os_allowed and enforced("registration.os_version"):
         raise OsUpdateRequired(f"{statement.os_name} {statement.os_version} is not supported")
     integrity_required = app is None or app.require_device_integrity
-    if integrity_required and MEETS_DEVICE_INTEGRITY not in statement.verdict:
-        if enforced("registration.device_integrity"):
-            raise DeviceIntegrityFailed("the device does not meet device integrity")
+    intact = MEETS_DEVICE_INTEGRITY in statement.verdict
+    if integrity_required and not intact and enforced("registration.device_integrity"):
+        raise DeviceIntegrityFailed("the device does not meet device integrity")
 
 
 def register_client(ctx: ServerContext, attestation: Any) -> Registration:

@@ -19,7 +19,7 @@ from reference.core.refresh_tokens import rotate, start_family
 from reference.core.settings import ServerContext
 
 AUTHENTICATOR_ASSERTION_GRANT = "urn:mia:params:oauth:grant-type:authenticator-assertion"
-REFRESH_TOKEN_GRANT = "refresh_token"
+REFRESH_TOKEN_GRANT = "refresh_token"  # noqa: S105 - a grant type name
 GRANT_TYPES = (AUTHENTICATOR_ASSERTION_GRANT, REFRESH_TOKEN_GRANT)
 
 

@@ -51,7 +51,17 @@ def introspect(ctx: ServerContext, caller: Caller, token: Any, hint: Any = None)
                 "token_type": "DPoP",
                 **{
                     name: claims[name]
-                    for name in ("iss", "sub", "aud", "client_id", "scope", "exp", "iat", "jti", "cnf")
+                    for name in (
+                        "iss",
+                        "sub",
+                        "aud",
+                        "client_id",
+                        "scope",
+                        "exp",
+                        "iat",
+                        "jti",
+                        "cnf",
+                    )
                     if name in claims
                 },
             }

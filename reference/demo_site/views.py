@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-
     jsonify,
     redirect,
     render_template,
@@ -17,6 +16,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 
 from reference.core.enrollment import create_enrollment, enrollment_status
 from reference.core.jose import constant_time_equal
@@ -55,14 +55,14 @@ def _template_helpers() -> dict[str, Any]:
 
 
 @blueprint.get("/")
-def home() -> Response | str:
+def home() -> ResponseReturnValue:
     if _user() is None:
         return redirect(url_for("demo.login"))
     return redirect(url_for("demo.devices"))
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login() -> Response | str:
+def login() -> ResponseReturnValue:
     error = None
     if request.method == "POST":
         _check_csrf()
@@ -79,21 +79,21 @@ def login() -> Response | str:
 
 
 @blueprint.post("/logout")
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     _check_csrf()
     session.clear()
     return redirect(url_for("demo.login"))
 
 
 @blueprint.get("/devices")
-def devices() -> Response | str:
+def devices() -> ResponseReturnValue:
     if _user() is None:
         return redirect(url_for("demo.login"))
     return render_template("devices.html")
 
 
 @blueprint.post("/enrollments")
-def add_phone() -> Response | str:
+def add_phone() -> ResponseReturnValue:
     user = _user()
     if user is None:
         return redirect(url_for("demo.login"))
@@ -117,5 +117,3 @@ def enrollment_progress(enrollment_id: str) -> Response:
     response = jsonify({"status": status["status"]})
     response.headers["Cache-Control"] = "no-store"
     return response
-
-

@@ -14,7 +14,12 @@ from reference.sample_api.resource_server import AccessContext, ResourceServer
 blueprint = Blueprint("sample_api", __name__, url_prefix="/api")
 
 SAMPLE_ACCOUNTS = [
-    {"iban": "NL91 MIAB 0417 1643 00", "name": "Current account", "balance": "1520.35", "currency": "EUR"},
+    {
+        "iban": "NL91 MIAB 0417 1643 00",
+        "name": "Current account",
+        "balance": "1520.35",
+        "currency": "EUR",
+    },
     {"iban": "NL20 MIAB 0123 4567 89", "name": "Savings", "balance": "12000.00", "currency": "EUR"},
 ]
 

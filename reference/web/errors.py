@@ -1,4 +1,4 @@
-"""Every failure becomes a catalogue error response; nothing escapes as an HTML page or a 5xx trace."""
+"""Every failure becomes a catalogue error response: no HTML error pages, no stack traces."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ log = logging.getLogger("mia.http")
 _HTTP_CODES = {404: "not_found", 429: "rate_limited"}
 
 
-def error_response(code: str, description: str, status: int | None = None, **extra: object) -> Response:
+def error_response(
+    code: str, description: str, status: int | None = None, **extra: object
+) -> Response:
     response = jsonify({"error": code, "error_description": description, **extra})
     response.status_code = status or CATALOGUE[code].status
     response.headers["Cache-Control"] = "no-store"

@@ -38,7 +38,9 @@ def form_body() -> dict[str, str]:
 
 
 def app_client(body: dict[str, Any]) -> ClientRecord:
-    client = authenticate_app(server(), body.get("client_assertion_type"), body.get("client_assertion"))
+    client = authenticate_app(
+        server(), body.get("client_assertion_type"), body.get("client_assertion")
+    )
     g.client_id = client.client_id
     return client
 

@@ -31,5 +31,3 @@ def revocation() -> Response:
     response = Response(status=200)
     response.headers["Cache-Control"] = "no-store"
     return response
-
-

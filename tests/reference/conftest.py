@@ -55,8 +55,9 @@ POSTGRES_URL = os.environ.get("MIA_TEST_POSTGRES_URL")
 def _postgres_database(base_url: str) -> Iterator[str]:
     """A fresh database for this test session, dropped afterwards."""
     name = f"mia_test_{secrets.token_hex(4)}"
-    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1),
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        base_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     base, _, _ = base_url.rpartition("/")
@@ -148,13 +149,14 @@ def start_server(
     *,
     frozen: bool = False,
     policy: str = POLICY,
+    issuer: str = ISSUER,
 ) -> RunningServer:
     root = tmp_path / "platform-root.pem"
     root.write_text(platform_ca.root_pem)
     policy_file = tmp_path / "policy.toml"
     policy_file.write_text(policy)
     config = AppConfig(
-        issuer=ISSUER,
+        issuer=issuer,
         database_url=database_url,
         policy_file=policy_file,
         trusted_roots=(root,),

@@ -92,8 +92,10 @@ def test_any_flipped_bit_in_signed_bytes_is_refused(position: int, bit: int) -> 
     original = decode_unverified(token)
     if (decoded.signing_input, decoded.signature) == (original.signing_input, original.signature):
         return
-    if decoded.header == original.header and decoded.claims == original.claims and (
-        decoded.signature == original.signature
+    if (
+        decoded.header == original.header
+        and decoded.claims == original.claims
+        and (decoded.signature == original.signature)
     ):
         return
     assert not es256_verify(decoded.signing_input, decoded.signature, key.public_key())

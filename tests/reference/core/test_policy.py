@@ -22,8 +22,16 @@ android = "12"
 
 @pytest.mark.parametrize(
     ("version", "minimum", "expected"),
-    [("14", "12", True), ("12", "12", True), ("12.0.1", "12", True), ("11.9", "12", False),
-     ("16.0", "16.0", True), ("9", "12", False), ("14-beta", "12", False), ("100", "99.9", True)],
+    [
+        ("14", "12", True),
+        ("12", "12", True),
+        ("12.0.1", "12", True),
+        ("11.9", "12", False),
+        ("16.0", "16.0", True),
+        ("9", "12", False),
+        ("14-beta", "12", False),
+        ("100", "99.9", True),
+    ],
 )
 def test_version_at_least(version: str, minimum: str, expected: bool) -> None:
     assert version_at_least(version, minimum) is expected

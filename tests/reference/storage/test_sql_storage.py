@@ -69,7 +69,9 @@ def test_jti_is_remembered_until_it_expires(storage: SqlStorage) -> None:
 
 def test_parallel_jti_is_accepted_once(storage: SqlStorage) -> None:
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda _: storage.remember_jti("s", "same", NOW + 60, NOW), range(32)))
+        results = list(
+            pool.map(lambda _: storage.remember_jti("s", "same", NOW + 60, NOW), range(32))
+        )
     assert results.count(True) == 1
 
 
@@ -102,8 +104,16 @@ def test_enrollment_code_is_claimed_once_and_finished_once(storage: SqlStorage) 
 
 def test_parallel_refresh_rotation_happens_once(storage: SqlStorage) -> None:
     family = RefreshFamily(
-        family_id="f1", client_id="c", user_id="alice", authenticator_id="a", jkt="k",
-        scope="openid", resource="r", amr=("pin",), auth_time=NOW, created_at=NOW,
+        family_id="f1",
+        client_id="c",
+        user_id="alice",
+        authenticator_id="a",
+        jkt="k",
+        scope="openid",
+        resource="r",
+        amr=("pin",),
+        auth_time=NOW,
+        created_at=NOW,
         expires_at=NOW + 1000,
     )
     storage.add_refresh_family(family, RefreshTokenRecord("t0", "f1", NOW, NOW + 100))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator import AppBuild, ServerError
+
 from ..conftest import PIN, POLICY, RunningServer
 
 
@@ -114,5 +115,3 @@ def test_key_rotation_keeps_live_tokens_valid(server: RunningServer) -> None:
     assert device.call_api("/api/me").status == 200  # signed by the retired key
     device.refresh()
     assert device.call_api("/api/me").status == 200  # signed by the new key
-
-
