@@ -4,7 +4,7 @@ Checks are grouped by spec chapter in `conformance.checks`, each cites the spec 
 and reports PASSED, FAILED, WARNING or SKIPPED. Run it with `python -m conformance --target URL`.
 """
 
-from conformance.results import CheckFailed, CheckSkipped, CheckWarning, Outcome
 from conformance.registry import check
+from conformance.results import CheckFailed, CheckSkipped, CheckWarning, Outcome
 
 __all__ = ["CheckFailed", "CheckSkipped", "CheckWarning", "Outcome", "check"]

@@ -1,4 +1,5 @@
-"""`python -m conformance --target URL [--config FILE] [--report-dir DIR] [--only ID ...] [--list]`."""
+"""The command line: `python -m conformance --target URL [--config FILE] [--report-dir DIR]
+[--only ID ...] [--list]`."""
 
 from __future__ import annotations
 

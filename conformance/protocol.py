@@ -32,7 +32,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conformance.results import CheckFailed
 from reference.core.errors import CATALOGUE
-from reference.core.jose import b64u_decode, b64u_encode, es256_sign, jwk_thumbprint, public_jwk
+from reference.core.jose import b64u_decode as b64u_decode
+from reference.core.jose import b64u_encode as b64u_encode
+from reference.core.jose import es256_sign
+from reference.core.jose import jwk_thumbprint as jwk_thumbprint
+from reference.core.jose import public_jwk as public_jwk
 from simulator.errors import ServerError
 from simulator.platform import PlatformCA
 
@@ -384,7 +388,7 @@ class Agent:
     def dpop_jkt(self) -> str:
         return jwk_thumbprint(public_jwk(self.dpop_key.public_key()))
 
-    def post_token(self, form: Mapping[str, str], *, dpop: str | None | _Drop = None,
+    def post_token(self, form: Mapping[str, str], *, dpop: str | _Drop | None = None,
                    headers: Mapping[str, str] | None = None) -> requests.Response:
         """POST /token with a fresh valid proof unless `dpop` is given (DROP sends none)."""
         all_headers = dict(headers or {})
@@ -399,7 +403,7 @@ class Agent:
         return {"grant_type": ASSERTION_GRANT, "assertion": assertion,
                 **self.client_auth(client_assertion), **(extra or {})}
 
-    def login_response(self, *, dpop: str | None | _Drop = None,
+    def login_response(self, *, dpop: str | _Drop | None = None,
                        extra: Mapping[str, str] | None = None) -> requests.Response:
         assertion = self.auth_assertion(self.challenge())
         return self.post_token(self.login_form(assertion, extra=extra), dpop=dpop)
@@ -420,7 +424,7 @@ class Agent:
         return self.post_token(form, dpop=proof)
 
     # protected API (protocol §8) --------------------------------------------------------------
-    def api(self, path: str, access_token: str, *, proof: str | None | _Drop = None,
+    def api(self, path: str, access_token: str, *, proof: str | _Drop | None = None,
             scheme: str = "DPoP") -> requests.Response:
         url = self.issuer + path
         headers = {"Authorization": f"{scheme} {access_token}"}
@@ -470,7 +474,8 @@ class RelyingParty:
 
     def create_enrollment_response(self, user_id: str, display_name: str = "Conformance User",
                                    *, secret: str | None = None) -> requests.Response:
-        return self.http.post(self.enrollments_url, headers=self.basic(secret), timeout=self.timeout,
+        return self.http.post(self.enrollments_url, headers=self.basic(secret),
+                              timeout=self.timeout,
                               json={"user_id": user_id, "display_name": display_name})
 
     def create_enrollment(self, user_id: str | None = None,

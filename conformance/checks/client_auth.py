@@ -16,8 +16,8 @@ from conformance.protocol import (
     hs256_with_secret,
     new_key,
     now,
-    public_key_pem,
     public_jwk,
+    public_key_pem,
     resign_unsigned,
     zero_signature,
 )
@@ -26,7 +26,8 @@ from conformance.results import CheckFailed
 
 
 def _refused(ctx: Context, what: str, *, header: Overrides | None = None,
-             claims: Overrides | None = None, key: ec.EllipticCurvePrivateKey | None = None) -> None:
+             claims: Overrides | None = None,
+             key: ec.EllipticCurvePrivateKey | None = None) -> None:
     agent = ctx.shared_agent()
     assertion = agent.client_assertion(header=header, claims=claims, key=key)
     expect_error(agent.post_challenge(assertion), "invalid_client", what=what)

@@ -202,7 +202,7 @@ def once_refresh(ctx: Context) -> None:
     _run(prop, REUSE, _once_examples(ctx))
 
 
-# --- junk never crashes the server -----------------------------------------------------------------
+# --- junk never crashes the server ------------------------------------------------------------
 
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from conftest import RunningServer
 
-from conformance.cli import main
 from conformance.runner import run
 
 
