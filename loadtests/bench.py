@@ -29,6 +29,7 @@ import json
 import logging
 import platform
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -114,6 +115,7 @@ class FlowResult:
     ratio: float
     crypto_ops: str
     client_side_us: float
+    drift: float
 
 
 @dataclass
@@ -272,15 +274,22 @@ def measure(
     iterations: int,
     transport: TimingTransport,
     progress: bool,
-) -> tuple[float, dict[str, float], float]:
-    """(server seconds per iteration, µs per request path, wall seconds per iteration)."""
+) -> tuple[float, dict[str, float], float, float]:
+    """(server seconds per iteration, µs per request path, wall seconds per iteration, drift).
+
+    Drift is the median server time of the last fifth of the iterations over that of the first
+    fifth: about 1.0 when the cost does not grow with the rows a flow leaves behind.
+    """
     for _ in range(max(10, iterations // 20)):  # warm-up
         step()
     transport.reset()
     every = max(1, iterations // 5)
+    samples: list[float] = []
     started = time.perf_counter()
     for index in range(1, iterations + 1):
+        before = transport.total
         step()
+        samples.append(transport.total - before)
         if progress and index % every == 0:
             done = transport.total / index * 1e6
             print(f"  {name}: {index}/{iterations} ({done:.0f} µs server time each)", flush=True)
@@ -288,7 +297,9 @@ def measure(
     per_request = {
         path: transport.seconds[path] / transport.calls[path] * 1e6 for path in transport.seconds
     }
-    return transport.total / iterations, per_request, wall
+    fifth = max(1, iterations // 5)
+    drift = statistics.median(samples[-fifth:]) / statistics.median(samples[:fifth])
+    return transport.total / iterations, per_request, wall, drift
 
 
 def describe(names: Sequence[str], signatures: int) -> str:
@@ -318,7 +329,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         flows: dict[str, FlowResult] = {}
         for flow, step in steps.items():
             print(f"Measuring {flow} ({iterations[flow]} iterations)", flush=True)
-            server, per_request, wall = measure(
+            server, per_request, wall, drift = measure(
                 flow, step, iterations[flow], transport, progress=True
             )
             floor = crypto_floor(inputs, flow, max(50, iterations[flow] // 4))
@@ -333,6 +344,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ratio=round(server / floor, 2),
                 crypto_ops=describe(names, signatures),
                 client_side_us=round((wall - server) * 1e6, 1),
+                drift=round(drift, 2),
             )
         primitives = primitive_costs(inputs, max(200, args.logins // 2))
     result: dict[str, Any] = {
@@ -364,14 +376,14 @@ def report(result: dict[str, Any]) -> str:
         f"(Python {result['python']}, {result['machine']})",
         "",
         f"{'flow':<9} {'server µs':>10} {'per core/s':>11} {'floor µs':>9} "
-        f"{'floor/s':>9} {'ratio':>6}  requests (µs each)",
+        f"{'floor/s':>9} {'ratio':>6} {'drift':>6}  requests (µs each)",
     ]
     for name, flow in result["flows"].items():
         requests = ", ".join(f"{path} {us:.0f}" for path, us in flow["per_request_us"].items())
         lines.append(
             f"{name:<9} {flow['server_us']:>10.0f} {flow['per_core_per_s']:>11.0f} "
             f"{flow['crypto_floor_us']:>9.0f} {flow['crypto_floor_per_s']:>9.0f} "
-            f"{flow['ratio']:>6.2f}  {requests}"
+            f"{flow['ratio']:>6.2f} {flow['drift']:>6.2f}  {requests}"
         )
     lines.append("")
     for name, flow in result["flows"].items():
