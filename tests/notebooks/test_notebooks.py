@@ -41,6 +41,9 @@ def test_notebooks_are_generated_and_stored_without_outputs() -> None:
                 assert cell.outputs == [] and cell.execution_count is None, path.name
 
 
+# jupyter_client's heartbeat thread trips over pytest's event loop handling; harmless.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.filterwarnings("ignore:coroutine 'HBChannel._async_run' was never awaited")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_runs_top_to_bottom(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
