@@ -7,7 +7,8 @@ they signed has expired, so live tokens keep verifying.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -40,6 +41,12 @@ def _load(record: SigningKeyRecord) -> SigningKey:
     )
 
 
+# Other server processes share the key table: look for their rotations this often, and at
+# most this often when a token names a key id we have not seen.
+RELOAD_INTERVAL = 60.0
+MISS_RELOAD_INTERVAL = 0.1
+
+
 class Keyring:
     """Signing keys parsed once and cached; reloaded from storage after a rotation."""
 
@@ -49,18 +56,34 @@ class Keyring:
         self._publish_retired_for = publish_retired_for
         self._lock = threading.Lock()
         self._keys: list[SigningKey] = []
+        self._loaded_at = 0.0
         self.reload()
         if not self.active_keys():
             self.rotate()
 
     def reload(self) -> None:
         with self._lock:
-            self._keys = [_load(record) for record in self._storage.list_signing_keys()]
+            known = {key.kid: key for key in self._keys}
+            keys = []
+            for record in self._storage.list_signing_keys():
+                cached = known.get(record.kid)
+                # Parse each key once; only its retirement can change afterwards.
+                if cached is None:
+                    keys.append(_load(record))
+                else:
+                    keys.append(replace(cached, retired_at=record.retired_at))
+            self._keys = keys
+            self._loaded_at = time.monotonic()
+
+    def _reload_if_older_than(self, seconds: float) -> None:
+        if time.monotonic() - self._loaded_at > seconds:
+            self.reload()
 
     def active_keys(self) -> list[SigningKey]:
         return [key for key in self._keys if key.retired_at is None]
 
     def signing_key(self) -> SigningKey:
+        self._reload_if_older_than(RELOAD_INTERVAL)
         return self.active_keys()[-1]
 
     def rotate(self) -> SigningKey:
@@ -84,12 +107,20 @@ class Keyring:
         return self.signing_key()
 
     def verification_key(self, kid: str) -> SigningKey | None:
+        key = self._find(kid)
+        if key is None:
+            self._reload_if_older_than(MISS_RELOAD_INTERVAL)
+            key = self._find(kid)
+        return key
+
+    def _find(self, kid: str) -> SigningKey | None:
         for key in self._keys:
             if key.kid == kid:
                 return key
         return None
 
     def published_keys(self) -> list[SigningKey]:
+        self._reload_if_older_than(MISS_RELOAD_INTERVAL)
         now = self._clock.now()
         return [
             key

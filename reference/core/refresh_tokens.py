@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reference.core.clock import random_token, secret_hash
-from reference.core.errors import InvalidDPoPProof, InvalidGrant
+from reference.core.errors import InvalidDPoPProof, InvalidGrant, InvalidScope
 from reference.core.jose import constant_time_equal
 from reference.core.records import ClientRecord, RefreshFamily, RefreshTokenRecord
 from reference.core.rules import enforced
@@ -21,6 +21,7 @@ from reference.core.settings import ServerContext
 class Rotation:
     refresh_token: str
     family: RefreshFamily
+    scope: str
 
 
 def start_family(
@@ -62,7 +63,13 @@ def start_family(
     return token
 
 
-def rotate(ctx: ServerContext, client: ClientRecord, refresh_token: object, jkt: str) -> Rotation:
+def rotate(
+    ctx: ServerContext,
+    client: ClientRecord,
+    refresh_token: object,
+    jkt: str,
+    requested_scope: str | None = None,
+) -> Rotation:
     """§7.2–7.3: exchange a refresh token for its successor, exactly once."""
     if not isinstance(refresh_token, str) or not refresh_token:
         raise InvalidGrant("refresh_token is required")
@@ -84,6 +91,14 @@ def rotate(ctx: ServerContext, client: ClientRecord, refresh_token: object, jkt:
         _reuse_detected(ctx, family, now)
     if record.expires_at <= now or family.expires_at <= now:
         raise InvalidGrant("refresh token expired")
+    scope = family.scope
+    if requested_scope is not None:
+        # RFC 6749 §6: a refresh may narrow the scope, never widen it; checked before rotating
+        # so a refused request does not spend the token.
+        wanted = requested_scope.split()
+        if not wanted or not set(wanted) <= set(family.scope.split()):
+            raise InvalidScope("requested scope exceeds the original grant")
+        scope = " ".join(dict.fromkeys(wanted))
     successor = random_token(32)
     new_record = RefreshTokenRecord(
         token_hash=secret_hash(successor),
@@ -95,7 +110,7 @@ def rotate(ctx: ServerContext, client: ClientRecord, refresh_token: object, jkt:
     if not ctx.storage.rotate_refresh_token(token_hash, new_record, now, single_use):
         # A parallel request rotated this token first: that is reuse as well.
         _reuse_detected(ctx, family, now)
-    return Rotation(successor, family)
+    return Rotation(successor, family, scope)
 
 
 def _reuse_detected(ctx: ServerContext, family: RefreshFamily, now: int) -> None:

@@ -23,12 +23,11 @@ REFRESH_TOKEN_GRANT = "refresh_token"  # noqa: S105 - a grant type name
 GRANT_TYPES = (AUTHENTICATOR_ASSERTION_GRANT, REFRESH_TOKEN_GRANT)
 
 
-def _requested_scope(ctx: ServerContext, raw: str | None, ceiling: str | None) -> str:
+def _requested_scope(ctx: ServerContext, raw: str | None) -> str:
     if raw is None:
-        return ceiling or ctx.settings.default_scope
+        return ctx.settings.default_scope
     scopes = raw.split()
-    allowed = set(ceiling.split()) if ceiling is not None else ctx.settings.allowed_scopes
-    if not scopes or not set(scopes) <= allowed:
+    if not scopes or not set(scopes) <= ctx.settings.allowed_scopes:
         raise InvalidScope("requested scope is not allowed")
     return " ".join(dict.fromkeys(scopes))
 
@@ -70,7 +69,7 @@ def handle_token_request(
         expected_url=ctx.settings.endpoint("/token"),
     )
     if grant_type == AUTHENTICATOR_ASSERTION_GRANT:
-        scope = _requested_scope(ctx, form.get("scope"), None)
+        scope = _requested_scope(ctx, form.get("scope"))
         resource = _requested_resource(ctx, form.get("resource"))
         login = verify_authenticator_assertion(ctx, client, form.get("assertion"))
         refresh_token = start_family(
@@ -96,12 +95,12 @@ def handle_token_request(
         return _token_response(ctx, grant, refresh_token)
     if "refresh_token" not in form:
         raise InvalidRequest("refresh_token is required")
-    rotation = rotate(ctx, client, form.get("refresh_token"), proof.jkt)
+    rotation = rotate(ctx, client, form.get("refresh_token"), proof.jkt, form.get("scope"))
     family = rotation.family
     grant = AccessTokenGrant(
         user_id=family.user_id,
         client_id=client.client_id,
-        scope=_requested_scope(ctx, form.get("scope"), family.scope),
+        scope=rotation.scope,
         resource=family.resource,
         jkt=family.jkt,
         amr=family.amr,

@@ -20,7 +20,7 @@ from reference.core.jose import JoseError, decode_unverified, es256_verify, publ
 from reference.core.rules import enforced
 from reference.core.settings import ServerContext
 
-JWKS_REFRESH_INTERVAL = 10.0
+JWKS_REFRESH_INTERVAL = 0.1
 
 
 class JwksCache:

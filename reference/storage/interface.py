@@ -51,7 +51,8 @@ class Storage(Protocol):
 
     def get_authenticator(self, authenticator_id: str) -> AuthenticatorRecord | None: ...
     def record_pin_failure(self, authenticator_id: str, limit: int | None) -> tuple[int, bool]:
-        """Atomically add one failure; lock at `limit`. Returns (failures, now_locked)."""
+        """Atomically add one failure; at `limit` lock the authenticator and revoke its refresh
+        token families. Returns (failures, now_locked)."""
 
     def reset_pin_failures(self, authenticator_id: str) -> None: ...
 

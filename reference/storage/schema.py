@@ -98,7 +98,7 @@ refresh_families = Table(
     Column("family_id", String(64), primary_key=True),
     Column("client_id", String(64), nullable=False, index=True),
     Column("user_id", String(255), nullable=False),
-    Column("authenticator_id", String(64), nullable=False),
+    Column("authenticator_id", String(64), nullable=False, index=True),
     Column("jkt", String(64), nullable=False),
     Column("scope", Text, nullable=False),
     Column("resource", Text, nullable=False),

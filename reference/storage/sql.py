@@ -9,7 +9,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from reference.core.records import (
@@ -23,6 +33,8 @@ from reference.core.records import (
     SigningKeyRecord,
 )
 from reference.storage import schema as t
+
+_MIGRATION_LOCK = 0x4D4941  # "MIA"
 
 # Expired replay-cache rows are swept on roughly one insert in this many.
 _SWEEP_ONE_IN = 256
@@ -72,8 +84,11 @@ class SqlStorage:
         self._migrate()
 
     def _migrate(self) -> None:
-        t.metadata.create_all(self.engine, checkfirst=True)
         with self._tx() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes may start at once on a fresh database: one migrates.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            t.metadata.create_all(conn, checkfirst=True)
             version = conn.execute(select(t.schema_info.c.version)).scalar()
             if version is None:
                 conn.execute(insert(t.schema_info).values(version=t.SCHEMA_VERSION))
@@ -267,6 +282,16 @@ class SqlStorage:
                     .where(table.c.authenticator_id == authenticator_id)
                     .values(status="locked")
                 )
+                # A locked authenticator's sessions end with it (spec §5.4).
+                families = t.refresh_families
+                conn.execute(
+                    update(families)
+                    .where(
+                        families.c.authenticator_id == authenticator_id,
+                        families.c.revoked_at.is_(None),
+                    )
+                    .values(revoked_at=families.c.created_at)
+                )
         return failures, locked
 
     def reset_pin_failures(self, authenticator_id: str) -> None:
@@ -386,15 +411,18 @@ class SqlStorage:
     # -- demo web site users -----------------------------------------------------------------
 
     def put_demo_user(self, user: DemoUser) -> None:
-        with self._tx() as conn:
-            conn.execute(delete(t.demo_users).where(t.demo_users.c.username == user.username))
-            conn.execute(
-                insert(t.demo_users).values(
-                    username=user.username,
-                    display_name=user.display_name,
-                    password_hash=user.password_hash,
+        values = {"display_name": user.display_name, "password_hash": user.password_hash}
+        try:
+            with self._tx() as conn:
+                conn.execute(insert(t.demo_users).values(username=user.username, **values))
+        except IntegrityError:
+            # Another server process seeded the same user first: update it instead.
+            with self._tx() as conn:
+                conn.execute(
+                    update(t.demo_users)
+                    .where(t.demo_users.c.username == user.username)
+                    .values(**values)
                 )
-            )
 
     def get_demo_user(self, username: str) -> DemoUser | None:
         with self.engine.connect() as conn:
