@@ -69,6 +69,23 @@ def status_pending_completed(ctx: Context) -> None:
         raise CheckFailed(f"after enrollment the status must be completed, got {done!r}")
 
 
+@check("ENR-PIN-POLICY", section="4.1",
+       title="The PIN policy in the enrollment begin response is the one published in discovery")
+def pin_policy_published(ctx: Context) -> None:
+    published = ctx.metadata.get("mia_pin_policy")
+    owner = ctx.registered_agent()
+    code = enrollment_code(ctx.new_enrollment()["enrollment_uri"])
+    body = expect_status(owner.begin(code), 200, "POST /enroll/begin")
+    if not isinstance(published, dict) or body.get("pin_policy") != published:
+        raise CheckFailed(
+            f"enrollment begin sends {body.get('pin_policy')!r}, discovery says {published!r}"
+        )
+    for member in ("length", "max_failed_attempts", "disallow_sequences", "disallow_repeats",
+                   "blocklist"):
+        if member not in published:
+            raise CheckFailed(f"the PIN policy lacks {member}")
+
+
 @check("ENR-CODE-REUSE", section="4.3",
        title="An enrollment code is accepted only once: invalid_enrollment_code")
 def code_reuse(ctx: Context) -> None:

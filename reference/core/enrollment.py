@@ -35,6 +35,7 @@ class CreatedEnrollment:
 class EnrollmentBegun:
     enrollment_session: str
     display_name: str
+    pin_policy: dict[str, Any]
     expires_in: int
 
 
@@ -111,9 +112,10 @@ def begin_enrollment(ctx: ServerContext, client: ClientRecord, code: Any) -> Enr
         raise InvalidEnrollmentCode("enrollment code already used")
     if record.expires_at <= ctx.clock.now() and enforced("enrollment.code_expiry"):
         raise InvalidEnrollmentCode("enrollment code expired")
-    return EnrollmentBegun(
-        session, record.display_name, max(record.expires_at - ctx.clock.now(), 0)
-    )
+    # §4.1: the app gets the same PIN policy that discovery publishes.
+    pin_policy = ctx.policy.current().pin.as_json()
+    remaining = max(record.expires_at - ctx.clock.now(), 0)
+    return EnrollmentBegun(session, record.display_name, pin_policy, remaining)
 
 
 def complete_enrollment(

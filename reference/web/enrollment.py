@@ -54,7 +54,7 @@ def begin() -> Response:
         {
             "enrollment_session": begun.enrollment_session,
             "user": {"display_name": begun.display_name},
-            "pin_policy": ctx.policy.current().pin.as_json(),
+            "pin_policy": begun.pin_policy,
             "expires_in": begun.expires_in,
         }
     )

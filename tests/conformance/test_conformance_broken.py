@@ -141,6 +141,17 @@ def qr_shows_another_uri(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda uri: qr_png_base64(uri.replace("code=", "code=x")))
 
 
+def begin_sends_another_pin_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = web_enrollment.begin_enrollment
+
+    def begin(*args: Any) -> core_enrollment.EnrollmentBegun:
+        begun = original(*args)
+        policy = {**begun.pin_policy, "length": begun.pin_policy["length"] + 1}
+        return replace(begun, pin_policy=policy)
+
+    monkeypatch.setattr(web_enrollment, "begin_enrollment", begin)
+
+
 def status_never_completes(monkeypatch: pytest.MonkeyPatch) -> None:
     original = web_enrollment.enrollment_status
 
@@ -309,6 +320,7 @@ BREAKS: dict[str, Break] = {
     "RP-SECRET": rules("rp_auth.secret"),
     "ENR-CREATE": patched(qr_shows_another_uri),
     "ENR-STATUS": patched(status_never_completes),
+    "ENR-PIN-POLICY": patched(begin_sends_another_pin_policy),
     "ENR-CODE-REUSE": rules("enrollment.code_single_use"),
     "ENR-CODE-UNKNOWN": patched(begins_any_code),
     "ENR-CODE-EXPIRED": rules("enrollment.code_expiry", short_lived=True),

@@ -24,8 +24,7 @@ import requests
 
 from simulator import Device, HttpTransport, PlatformCA, ServerError
 from simulator.transport import HttpResponse
-
-from .conftest import PIN, POLICY, RP_ID, RP_SECRET
+from tests.conftest import PIN, POLICY, RP_ID, RP_SECRET
 
 ISSUER = "http://mia.example"
 

@@ -12,8 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from simulator import Device, HttpTransport, PlatformCA
-
-from ..conftest import PIN, RunningServer, start_server
+from tests.conftest import PIN, RunningServer, start_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

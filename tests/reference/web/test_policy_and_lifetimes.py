@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from simulator import AppBuild, ServerError
-
-from ..conftest import PIN, POLICY, RunningServer
+from tests.conftest import PIN, POLICY, RunningServer
 
 
 def bump_mtime(path: Path) -> None:

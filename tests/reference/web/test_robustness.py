@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ..conftest import PIN, RunningServer
+from tests.conftest import PIN, RunningServer
 
 POST_ENDPOINTS = [
     "/register/nonce",

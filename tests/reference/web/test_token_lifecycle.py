@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simulator import ServerError
-
-from ..conftest import PIN, RunningServer
+from tests.conftest import PIN, RunningServer
 
 
 def test_refresh_can_narrow_scope_and_a_refused_widening_spends_nothing(

@@ -1,4 +1,4 @@
-"""Fixtures for the reference server's tests: a server per test on SQLite (and PostgreSQL when
+"""Shared fixtures: a server per test on SQLite (and PostgreSQL when
 MIA_TEST_POSTGRES_URL is set), a platform CA, a relying party, and enrolled simulated phones."""
 
 from __future__ import annotations
