@@ -98,6 +98,9 @@ def config_from_dict(data: dict[str, Any], *, target: str | None = None,
             config.platform_ca_key = path(ca["key"], "platform_ca.key")
         elif "cert" in ca:
             config.platform_ca_key = config.platform_ca_cert.parent / "root-key.pem"
+        for named in (config.platform_ca_cert, config.platform_ca_key):
+            if not named.exists():
+                raise ConfigError(f"platform_ca: {named} does not exist")
     if "relying_party" in data:
         rp = _get(data, "relying_party", dict, "")
         config.rp_client_id = _get(rp, "client_id", str, "relying_party.")

@@ -173,7 +173,10 @@ def run_conformance(issuer: str, ca_dir: Path, report_dir: Path) -> int:
     print(f"\nConformance suite against {issuer}:")
     config = {
         "target": issuer,
-        "platform_ca": {"cert": str(ca_dir / "root.pem"), "key": str(ca_dir / "root-key.pem")},
+        "platform_ca": {
+            "cert": str((ca_dir / "root.pem").resolve()),
+            "key": str((ca_dir / "root-key.pem").resolve()),
+        },
     }
     config_path = report_dir / "conformance-config.json"
     report_dir.mkdir(parents=True, exist_ok=True)
