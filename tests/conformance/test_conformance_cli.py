@@ -83,6 +83,9 @@ def test_config_defaults_and_file(tmp_path: Path) -> None:
     assert (config.version_login_only, config.version_disabled) == ("1.9.0", "1.0.0")
     assert config.min_os == {"android": "12"}
     assert config.platform_ca_cert == Path("var/platform-ca/root.pem")
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "ca" / "root.pem").write_text("cert")
+    (tmp_path / "ca" / "root-key.pem").write_text("key")
     file = tmp_path / "suite.json"
     file.write_text(json.dumps({
         "target": "https://mia.example", "platform_ca": {"cert": "ca/root.pem"},
@@ -92,6 +95,8 @@ def test_config_defaults_and_file(tmp_path: Path) -> None:
     assert loaded.platform_ca_cert == tmp_path / "ca" / "root.pem"
     assert loaded.platform_ca_key == tmp_path / "ca" / "root-key.pem"
     assert loaded.pin_limit == 3 and loaded.expected_failures == {"DPOP-HTU": "ticket 7"}
+    with pytest.raises(ConfigError, match="does not exist"):
+        config_from_dict({"target": "http://x", "platform_ca": {"cert": str(tmp_path / "no.pem")}})
     with pytest.raises(ConfigError):
         config_from_dict({"target": "ftp://nope"})
     with pytest.raises(ConfigError):
