@@ -123,7 +123,7 @@ def _count_wrong_pin(ctx: ServerContext, authenticator: AuthenticatorRecord) -> 
     limit = ctx.policy.current().pin.max_failed_attempts
     enforced_limit = limit if enforced("pin.failure_limit") else None
     failures, locked = ctx.storage.record_pin_failure(
-        authenticator.authenticator_id, enforced_limit
+        authenticator.authenticator_id, enforced_limit, ctx.clock.now()
     )
     if failures == 0:
         # Locked by a concurrent request between our read and this update.

@@ -50,7 +50,9 @@ class Storage(Protocol):
         With `single_use` the enrollment must still be `scanned`; returns False otherwise."""
 
     def get_authenticator(self, authenticator_id: str) -> AuthenticatorRecord | None: ...
-    def record_pin_failure(self, authenticator_id: str, limit: int | None) -> tuple[int, bool]:
+    def record_pin_failure(
+        self, authenticator_id: str, limit: int | None, now: int
+    ) -> tuple[int, bool]:
         """Atomically add one failure; at `limit` lock the authenticator and revoke its refresh
         token families. Returns (failures, now_locked)."""
 

@@ -80,7 +80,7 @@ def test_parallel_pin_failures_never_exceed_the_limit(storage: SqlStorage) -> No
     storage.claim_enrollment_code("code-e1", "client-1", "session-1")
     assert storage.finish_enrollment("e1", _authenticator("a1"), NOW, single_use=True)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda _: storage.record_pin_failure("a1", 5), range(50)))
+        results = list(pool.map(lambda _: storage.record_pin_failure("a1", 5, NOW), range(50)))
     counted = [failures for failures, _ in results if failures > 0]
     assert sorted(counted) == [1, 2, 3, 4, 5]
     assert [locked for _, locked in results].count(True) == 1
