@@ -2,7 +2,7 @@
 
 Statements are compiled once per dialect (`statements.py`) and run with driver parameters. Each
 method is one transaction; SQLite write transactions take the write lock up front (BEGIN
-IMMEDIATE), reads use a plain deferred transaction.
+IMMEDIATE); a read is a single SELECT, atomic on its own.
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ def _make_engine(url: str) -> Engine:
         def _sqlite_begin(connection: Connection) -> None:
             # IMMEDIATE takes the write lock up front, so two read-then-write transactions
             # cannot deadlock on the lock upgrade; the busy timeout queues them instead.
-            read_only = connection.get_execution_options().get(_READ_ONLY, False)
-            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            # A read is one SELECT, which SQLite runs atomically in autocommit mode.
+            if not connection.get_execution_options().get(_READ_ONLY, False):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
