@@ -24,6 +24,7 @@ from reference.storage import SqlStorage
 from reference.web import discovery, enrollment, login, registration, token_management
 from reference.web.errors import register_error_handlers
 from reference.web.logs import configure_logging, install_request_logging
+from reference.web.rate_limits import build_limiters
 
 log = logging.getLogger("mia.server")
 
@@ -91,6 +92,7 @@ def create_app(
     )
     app.extensions["mia"] = ctx
     app.extensions["mia_config"] = config
+    app.extensions["mia_rate_limiters"] = build_limiters(config.rate_limits, ctx.clock)
     app.extensions["mia_resource_server"] = ResourceServer(
         ctx,
         issuer=config.issuer,

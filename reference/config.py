@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from reference.core.rate_limit import Limit
 from reference.core.settings import Lifetimes
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -30,6 +31,7 @@ class AppConfig:
     )
     lifetimes: Lifetimes = field(default_factory=Lifetimes)
     extra_resources: tuple[str, ...] = ()
+    rate_limits: dict[str, Limit] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AppConfig:

@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 from reference import create_app
 from reference.config import AppConfig
 from reference.core.clock import FrozenClock, SystemClock
+from reference.core.rate_limit import Limit
 from reference.core.settings import ServerContext
 from simulator import AppBuild, Device, PlatformCA, WsgiTransport
 from simulator.platform import GENUINE_SIGNING_CERTIFICATE_SHA256
@@ -150,6 +151,7 @@ def start_server(
     frozen: bool = False,
     policy: str = POLICY,
     issuer: str = ISSUER,
+    rate_limits: dict[str, Limit] | None = None,
 ) -> RunningServer:
     root = tmp_path / "platform-root.pem"
     root.write_text(platform_ca.root_pem)
@@ -163,6 +165,7 @@ def start_server(
         secret_key="test-session-secret",
         data_dir=tmp_path,
         demo_users={"alice": ("Alice Doe", "alice-password")},
+        rate_limits=rate_limits or {},
     )
     clock: FrozenClock | SystemClock = FrozenClock(1_800_000_000) if frozen else SystemClock()
     app = create_app(config, clock=clock)

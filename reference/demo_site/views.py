@@ -24,6 +24,7 @@ from reference.core.policy import RelyingPartyPolicy
 from reference.demo_site.passwords import DUMMY_HASH, verify_password
 from reference.qr_codes import qr_png_base64
 from reference.web.http import server
+from reference.web.rate_limits import charge_failure, refuse_if_exhausted
 
 blueprint = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
 
@@ -68,12 +69,16 @@ def login() -> ResponseReturnValue:
         _check_csrf()
         username = request.form.get("username", "")
         password = request.form.get("password", "")
+        refuse_if_exhausted("password_failure_address")
+        refuse_if_exhausted("password_failure_user", username)
         user = server().storage.get_demo_user(username)
         valid = verify_password(password, user.password_hash if user else DUMMY_HASH)
         if user is not None and valid:
             session.clear()
             session["user"] = {"id": user.username, "name": user.display_name}
             return redirect(url_for("demo.devices"))
+        charge_failure("password_failure_address")
+        charge_failure("password_failure_user", username)
         error = "Unknown user name or wrong password."
     return render_template("login.html", error=error)
 

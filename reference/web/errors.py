@@ -27,6 +27,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(MiaError)
     def _protocol_error(error: MiaError) -> Response:
         response = error_response(error.code, error.description, **error.extra)
+        if error.code == "rate_limited":
+            response.headers["Retry-After"] = str(error.extra.get("retry_after", 60))
         if error.code == "invalid_client" and "Authorization" in request.headers:
             response.headers["WWW-Authenticate"] = 'Basic realm="mia"'
         return response

@@ -8,10 +8,11 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 
 from reference.core.client_auth import authenticate_app, authenticate_relying_party
-from reference.core.errors import InvalidRequest
+from reference.core.errors import InvalidClient, InvalidRequest
 from reference.core.policy import RelyingPartyPolicy
 from reference.core.records import ClientRecord
 from reference.core.settings import ServerContext
+from reference.web.rate_limits import charge_failure, refuse_if_exhausted
 
 
 def server() -> ServerContext:
@@ -46,7 +47,12 @@ def app_client(body: dict[str, Any]) -> ClientRecord:
 
 
 def relying_party() -> RelyingPartyPolicy:
-    rp = authenticate_relying_party(server(), request.headers.get("Authorization"))
+    refuse_if_exhausted("relying_party_failure")
+    try:
+        rp = authenticate_relying_party(server(), request.headers.get("Authorization"))
+    except InvalidClient:
+        charge_failure("relying_party_failure")
+        raise
     g.client_id = rp.client_id
     return rp
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, request
 
+from reference.core.jose import decode_unverified
 from reference.core.login import issue_challenge
 from reference.core.token_endpoint import handle_token_request
 from reference.web.http import app_client, form_body, json_body, no_store, server
@@ -21,6 +22,8 @@ def challenge() -> Response:
 @blueprint.post("/token")
 def token() -> Response:
     form = form_body()
-    result = handle_token_request(server(), form, request.headers.getlist("DPoP"))
     g.grant_type = form.get("grant_type")
+    result = handle_token_request(server(), form, request.headers.getlist("DPoP"))
+    # The request succeeded, so its client assertion was verified: name the client in the log.
+    g.client_id = decode_unverified(form["client_assertion"]).claims.get("iss")
     return no_store(result)

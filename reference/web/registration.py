@@ -6,12 +6,14 @@ from flask import Blueprint, Response, g
 
 from reference.core.registration import issue_registration_nonce, register_client
 from reference.web.http import json_body, no_store, server
+from reference.web.rate_limits import charge
 
 blueprint = Blueprint("registration", __name__)
 
 
 @blueprint.post("/register/nonce")
 def nonce() -> Response:
+    charge("registration_nonce")
     issued = issue_registration_nonce(server())
     return no_store({"nonce": issued.nonce, "expires_in": issued.expires_in}, 201)
 

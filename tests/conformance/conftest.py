@@ -68,8 +68,10 @@ def _start(directory: Path, lifetimes: Lifetimes) -> tuple[RunningServer, thread
     thread.start()
     config = {
         "target": url,
-        "platform_ca": {"cert": str(directory / "platform-ca" / "root.pem"),
-                        "key": str(directory / "platform-ca" / "root-key.pem")},
+        "platform_ca": {
+            "cert": str(directory / "platform-ca" / "root.pem"),
+            "key": str(directory / "platform-ca" / "root-key.pem"),
+        },
     }
     assert ca.root_cert is not None
     return RunningServer(url, directory, policy_file, server, config), thread
@@ -81,25 +83,32 @@ def _retire_version(running: RunningServer) -> None:
 
     ctx = running.context()
     try:
-        agent = ctx.new_agent(app=AppIdentity(ctx.app.app_id, RETIRED_VERSION,
-                                              ctx.app.signing_certificate_sha256))
+        agent = ctx.new_agent(
+            app=AppIdentity(ctx.app.app_id, RETIRED_VERSION, ctx.app.signing_certificate_sha256)
+        )
         agent.register()
     finally:
         ctx.close()
     key_file = running.directory / "retired-client-key.pem"
-    key_file.write_bytes(agent.client_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    key_file.write_bytes(
+        agent.client_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     text = running.policy_file.read_text()
     assert f'"{RETIRED_VERSION}" = "enabled"' in text
     running.policy_file.write_text(
-        text.replace(f'"{RETIRED_VERSION}" = "enabled"', f'"{RETIRED_VERSION}" = "disabled"'))
+        text.replace(f'"{RETIRED_VERSION}" = "enabled"', f'"{RETIRED_VERSION}" = "disabled"')
+    )
     stat = running.policy_file.stat()
     import os
 
     os.utime(running.policy_file, (stat.st_atime + 5, stat.st_mtime + 5))
-    running.config["fixtures"] = {"disabled_registered_client": {
-        "client_id": agent.client_id, "client_key": str(key_file)}}
+    running.config["fixtures"] = {
+        "disabled_registered_client": {"client_id": agent.client_id, "client_key": str(key_file)}
+    }
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +122,9 @@ def mia_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServ
 
 @pytest.fixture(scope="session")
 def short_lived_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    lifetimes = Lifetimes(registration_nonce=2, enrollment_code=2, login_challenge=2,
-                          access_token=2)
+    lifetimes = Lifetimes(
+        registration_nonce=2, enrollment_code=2, login_challenge=2, access_token=2
+    )
     running, thread = _start(tmp_path_factory.mktemp("mia-short"), lifetimes)
     running.config["max_wait_s"] = 5
     yield running

@@ -50,8 +50,9 @@ Patch = Callable[[pytest.MonkeyPatch], None]
 _original_es256_verify = jose.es256_verify
 
 
-def vulnerable_es256_verify(signing_input: bytes, signature: bytes,
-                            key: ec.EllipticCurvePublicKey) -> bool:
+def vulnerable_es256_verify(
+    signing_input: bytes, signature: bytes, key: ec.EllipticCurvePublicKey
+) -> bool:
     """A JOSE library that trusts the header's alg, on a JDK 15-18 style ECDSA verifier.
 
     alg "none" verifies an empty signature, alg "HS256" a MAC keyed with the public key's PEM
@@ -62,10 +63,12 @@ def vulnerable_es256_verify(signing_input: bytes, signature: bytes,
     if alg == "none":
         return signature == b""
     if alg == "HS256":
-        secret = key.public_bytes(serialization.Encoding.PEM,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
-        return hmac.compare_digest(hmac.new(secret, signing_input, hashlib.sha256).digest(),
-                                   signature)
+        secret = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return hmac.compare_digest(
+            hmac.new(secret, signing_input, hashlib.sha256).digest(), signature
+        )
     if signature == bytes(64):
         return True
     return _original_es256_verify(signing_input, signature, key)
@@ -75,8 +78,11 @@ def patch_everywhere(monkeypatch: pytest.MonkeyPatch, name: str, replacement: An
     """Replace `name` in every reference module that imported it."""
     patched = 0
     for module_name, module in list(sys.modules.items()):
-        if (module_name.startswith("reference.") and hasattr(module, name)
-                and getattr(module, name) is not replacement):
+        if (
+            module_name.startswith("reference.")
+            and hasattr(module, name)
+            and getattr(module, name) is not replacement
+        ):
             monkeypatch.setattr(module, name, replacement)
             patched += 1
     assert patched, f"nothing imports {name}"
@@ -137,8 +143,9 @@ def refuses_every_app(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def qr_shows_another_uri(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(web_enrollment, "qr_png_base64",
-                        lambda uri: qr_png_base64(uri.replace("code=", "code=x")))
+    monkeypatch.setattr(
+        web_enrollment, "qr_png_base64", lambda uri: qr_png_base64(uri.replace("code=", "code=x"))
+    )
 
 
 def begin_sends_another_pin_policy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -272,6 +279,7 @@ def crashes_on_non_object_json(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # --- the table -----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Break:
     rules: tuple[str, ...] = ()
@@ -401,7 +409,8 @@ def test_every_check_has_a_breaker() -> None:
     registered = {c.id for c in load_checks()}
     assert registered == set(BREAKS), (
         f"checks without a breaker: {sorted(registered - set(BREAKS))}; "
-        f"breakers without a check: {sorted(set(BREAKS) - registered)}")
+        f"breakers without a check: {sorted(set(BREAKS) - registered)}"
+    )
 
 
 def test_every_rule_is_proved_by_a_check() -> None:
@@ -429,9 +438,12 @@ def test_sections_match_the_rules() -> None:
 
 
 @pytest.mark.parametrize("check_id", sorted(BREAKS))
-def test_check_catches_broken_server(check_id: str, mia_server: RunningServer,
-                                     short_lived_server: RunningServer,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_check_catches_broken_server(
+    check_id: str,
+    mia_server: RunningServer,
+    short_lived_server: RunningServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     breaker = BREAKS[check_id]
     target = short_lived_server if breaker.short_lived else mia_server
     ctx = target.context(**breaker.extra_config)
@@ -442,7 +454,8 @@ def test_check_catches_broken_server(check_id: str, mia_server: RunningServer,
     finally:
         ctx.close()
     [outcome] = result.results
-    assert outcome.result is Outcome.FAILED, f"{check_id} did not catch the broken server: " \
-                                             f"{outcome.result.value} {outcome.reason}"
+    assert outcome.result is Outcome.FAILED, (
+        f"{check_id} did not catch the broken server: {outcome.result.value} {outcome.reason}"
+    )
     # Caught by an assertion about the protocol, not by a crash inside the check.
     assert not re.match(r"^[A-Za-z]+(Error|Exception): ", outcome.reason), outcome.reason

@@ -16,8 +16,12 @@ from conformance.report import to_html, write_reports
 from conformance.results import CheckFailed, CheckSkipped, CheckWarning, Outcome
 from conformance.runner import RunResult, run, run_check
 
-EXPIRY_CHECKS = ["REG-NONCE-EXPIRED", "ENR-CODE-EXPIRED", "LOGIN-CHALLENGE-EXPIRED",
-                 "API-TOKEN-EXPIRED"]
+EXPIRY_CHECKS = [
+    "REG-NONCE-EXPIRED",
+    "ENR-CODE-EXPIRED",
+    "LOGIN-CHALLENGE-EXPIRED",
+    "API-TOKEN-EXPIRED",
+]
 
 
 def _check(func: object, check_id: str = "TEST-CHECK") -> Check:
@@ -46,8 +50,9 @@ def test_outcomes_of_a_check() -> None:
     def crashes(_: Context) -> None:
         raise KeyError("boom")
 
-    results = {f.__name__: run_check(_check(f), ctx, {})
-               for f in (passes, fails, skips, warns, crashes)}
+    results = {
+        f.__name__: run_check(_check(f), ctx, {}) for f in (passes, fails, skips, warns, crashes)
+    }
     assert results["passes"].result is Outcome.PASSED
     assert (results["fails"].result, results["fails"].reason) == (Outcome.FAILED, "nope")
     assert results["skips"].result is Outcome.SKIPPED
@@ -87,9 +92,16 @@ def test_config_defaults_and_file(tmp_path: Path) -> None:
     (tmp_path / "ca" / "root.pem").write_text("cert")
     (tmp_path / "ca" / "root-key.pem").write_text("key")
     file = tmp_path / "suite.json"
-    file.write_text(json.dumps({
-        "target": "https://mia.example", "platform_ca": {"cert": "ca/root.pem"},
-        "pin_limit": 3, "expected_failures": {"DPOP-HTU": "ticket 7"}}))
+    file.write_text(
+        json.dumps(
+            {
+                "target": "https://mia.example",
+                "platform_ca": {"cert": "ca/root.pem"},
+                "pin_limit": 3,
+                "expected_failures": {"DPOP-HTU": "ticket 7"},
+            }
+        )
+    )
     loaded = load_config(file)
     assert loaded.issuer == "https://mia.example"
     assert loaded.platform_ca_cert == tmp_path / "ca" / "root.pem"
@@ -115,13 +127,25 @@ def test_unknown_check_id(capsys: pytest.CaptureFixture[str]) -> None:
     assert "NO-SUCH-CHECK" in capsys.readouterr().err
 
 
-def test_cli_writes_reports(mia_server: RunningServer, tmp_path: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_reports(
+    mia_server: RunningServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "suite.json"
-    config.write_text(json.dumps({**mia_server.config,
-                                  "expected_failures": {"DISC-JWKS": "demo of a reason"}}))
-    code = main(["--config", str(config), "--report-dir", str(tmp_path / "out"),
-                 "--only", "DISC-METADATA", "DISC-JWKS", "REG-NONCE-EXPIRED"])
+    config.write_text(
+        json.dumps({**mia_server.config, "expected_failures": {"DISC-JWKS": "demo of a reason"}})
+    )
+    code = main(
+        [
+            "--config",
+            str(config),
+            "--report-dir",
+            str(tmp_path / "out"),
+            "--only",
+            "DISC-METADATA",
+            "DISC-JWKS",
+            "REG-NONCE-EXPIRED",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "PASSED   DISC-METADATA" in out
@@ -139,8 +163,9 @@ def test_cli_writes_reports(mia_server: RunningServer, tmp_path: Path,
 
 def test_cli_exit_code_on_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Nothing listens on port 9: every check fails, the exit code says so.
-    code = main(["--target", "http://127.0.0.1:9", "--report-dir", str(tmp_path),
-                 "--only", "DISC-JWKS"])
+    code = main(
+        ["--target", "http://127.0.0.1:9", "--report-dir", str(tmp_path), "--only", "DISC-JWKS"]
+    )
     assert code == 1
     assert "FAILED   DISC-JWKS" in capsys.readouterr().out
 
@@ -149,15 +174,17 @@ def test_html_escapes_and_groups() -> None:
     result = RunResult(target="http://x", started_at="2025-01-01T00:00:00Z")
     from conformance.results import CheckResult
 
-    result.results.append(CheckResult("DPOP-HTM", "6.2", "t", "dpop", Outcome.FAILED,
-                                      "<script>alert(1)</script>", 3))
+    result.results.append(
+        CheckResult("DPOP-HTM", "6.2", "t", "dpop", Outcome.FAILED, "<script>alert(1)</script>", 3)
+    )
     html = to_html(result)
     assert "<script>alert" not in html and "&lt;script&gt;" in html
     assert "DPoP at the token endpoint" in html and "06-dpop.md" in html
 
 
-def test_expiry_checks_against_short_lifetimes(short_lived_server: RunningServer,
-                                               tmp_path: Path) -> None:
+def test_expiry_checks_against_short_lifetimes(
+    short_lived_server: RunningServer, tmp_path: Path
+) -> None:
     ctx = short_lived_server.context()
     try:
         result = run(ctx, only=EXPIRY_CHECKS)
