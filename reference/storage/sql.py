@@ -14,8 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text
 
 from reference.core.records import (
     AuthenticatorRecord,
@@ -74,6 +73,21 @@ def _make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+class _Transaction:
+    """Runs prepared statements on one driver cursor."""
+
+    __slots__ = ("_cursor", "_statements")
+
+    def __init__(self, cursor: Any, statements: dict[str, Prepared]) -> None:
+        self._cursor = cursor
+        self._statements = statements
+
+    def run(self, name: str, **values: Any) -> Any:
+        prepared = self._statements[name]
+        self._cursor.execute(prepared.sql, prepared.parameters(values))
+        return self._cursor
+
+
 def _values(record: Any) -> dict[str, Any]:
     return {name: getattr(record, name) for name in record.__dataclass_fields__}
 
@@ -86,9 +100,13 @@ class SqlStorage:
         self.engine = _make_engine(url)
         self._migrate()
         self._statements = prepare_statements(self.engine.dialect)
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        dbapi = self.engine.dialect.dbapi
+        assert dbapi is not None
+        self._integrity_error: type[Exception] = dbapi.IntegrityError
 
     def _migrate(self) -> None:
-        with self._write() as conn:
+        with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # Several processes may start at once on a fresh database: one migrates.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
@@ -101,32 +119,48 @@ class SqlStorage:
         self.engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+    def _write(self) -> Iterator[_Transaction]:
+        """One write transaction on a pooled driver connection."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if self._sqlite:
+                # IMMEDIATE takes the write lock up front, so two read-then-write transactions
+                # cannot deadlock on the lock upgrade; the busy timeout queues them instead.
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Transaction(cursor, self._statements)
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+            cursor.close()
+        finally:
+            connection.close()
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(**{_READ_ONLY: True})
-            with conn.begin():
-                yield conn
-
-    def _run(self, conn: Connection, name: str, **values: Any) -> CursorResult[Any]:
-        prepared: Prepared = self._statements[name]
-        return conn.exec_driver_sql(prepared.sql, prepared.parameters(values))
+    def _read(self) -> Iterator[_Transaction]:
+        """A read: one SELECT, atomic on its own."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            yield _Transaction(cursor, self._statements)
+            cursor.close()
+            if not self._sqlite:
+                connection.rollback()  # end the driver's implicit transaction
+        finally:
+            connection.close()
 
     def _first(self, name: str, **values: Any) -> Sequence[Any] | None:
-        with self._read() as conn:
-            row = self._run(conn, name, **values).first()
-        return tuple(row) if row is not None else None
+        with self._read() as tx:
+            rows = tx.run(name, **values).fetchall()
+        return tuple(rows[0]) if rows else None
 
     # -- single-use values -------------------------------------------------------------------
 
     def put_nonce(self, purpose: str, value_hash: str, owner: str, expires_at: int) -> None:
-        with self._write() as conn:
-            self._run(
-                conn,
+        with self._write() as tx:
+            tx.run(
                 "put_nonce",
                 value_hash=value_hash,
                 purpose=purpose,
@@ -135,21 +169,22 @@ class SqlStorage:
             )
 
     def use_nonce(self, purpose: str, value_hash: str) -> NonceUse | None:
-        with self._write() as conn:
-            row: Any = self._run(conn, "use_nonce", value_hash=value_hash, purpose=purpose).first()
+        with self._write() as tx:
+            rows = tx.run("use_nonce", value_hash=value_hash, purpose=purpose).fetchall()
+        row = rows[0] if rows else None
         return NonceUse(row[0], row[1], row[2]) if row else None
 
     def remember_jti(self, scope: str, jti: str, expires_at: int, now: int) -> bool:
         key_hash = hashlib.sha256(f"{scope}\x00{jti}".encode()).hexdigest()
         try:
-            with self._write() as conn:
-                stored = self._run(
-                    conn, "remember_jti", key_hash=key_hash, expires_at=expires_at, now=now
+            with self._write() as tx:
+                stored: int = tx.run(
+                    "remember_jti", key_hash=key_hash, expires_at=expires_at, now=now
                 ).rowcount
                 if stored and secrets.randbelow(_SWEEP_ONE_IN) == 0:
-                    self._run(conn, "sweep_jtis", now=now)
-                    self._run(conn, "sweep_nonces", before=now - 3600)
-        except IntegrityError:
+                    tx.run("sweep_jtis", now=now)
+                    tx.run("sweep_nonces", before=now - 3600)
+        except self._integrity_error:
             # A concurrent request inserted the same jti first: that is a replay too.
             return False
         # The upsert touches no row when a live entry exists: a replay.
@@ -161,8 +196,8 @@ class SqlStorage:
         values = _values(client)
         values["public_jwk"] = json.dumps(client.public_jwk)
         values["device_verdict"] = json.dumps(list(client.device_verdict))
-        with self._write() as conn:
-            self._run(conn, "add_client", **values)
+        with self._write() as tx:
+            tx.run("add_client", **values)
 
     def get_client(self, client_id: str) -> ClientRecord | None:
         row = self._first("get_client", client_id=client_id)
@@ -176,8 +211,8 @@ class SqlStorage:
     # -- enrollment --------------------------------------------------------------------------
 
     def add_enrollment(self, enrollment: EnrollmentRecord) -> None:
-        with self._write() as conn:
-            self._run(conn, "add_enrollment", **_values(enrollment))
+        with self._write() as tx:
+            tx.run("add_enrollment", **_values(enrollment))
 
     def get_enrollment(self, enrollment_id: str) -> EnrollmentRecord | None:
         return _enrollment(self._first("get_enrollment", enrollment_id=enrollment_id))
@@ -188,12 +223,12 @@ class SqlStorage:
     def claim_enrollment_code(
         self, code_hash: str, client_id: str, session_hash: str
     ) -> EnrollmentRecord | None:
-        with self._write() as conn:
-            row = self._run(conn, "count_code_use", code_hash=code_hash).first()
+        with self._write() as tx:
+            rows = tx.run("count_code_use", code_hash=code_hash).fetchall()
+            row = rows[0] if rows else None
             record = _enrollment(tuple(row) if row is not None else None)
             if record is not None and record.code_uses == 1:
-                self._run(
-                    conn,
+                tx.run(
                     "bind_enrollment",
                     enrollment_id=record.enrollment_id,
                     client_id=client_id,
@@ -207,9 +242,8 @@ class SqlStorage:
         statement = "complete_scanned_enrollment" if single_use else "complete_enrollment"
         values = _values(authenticator)
         values["public_jwk"] = json.dumps(authenticator.public_jwk)
-        with self._write() as conn:
-            done = self._run(
-                conn,
+        with self._write() as tx:
+            done = tx.run(
                 statement,
                 enrollment_id=enrollment_id,
                 now=now,
@@ -217,7 +251,7 @@ class SqlStorage:
             )
             if done.rowcount != 1:
                 return False
-            self._run(conn, "add_authenticator", **values)
+            tx.run("add_authenticator", **values)
         return True
 
     # -- authenticators ----------------------------------------------------------------------
@@ -233,17 +267,17 @@ class SqlStorage:
     def record_pin_failure(
         self, authenticator_id: str, limit: int | None, now: int
     ) -> tuple[int, bool]:
-        with self._write() as conn:
-            row = self._run(conn, "count_pin_failure", authenticator_id=authenticator_id).first()
+        with self._write() as tx:
+            rows = tx.run("count_pin_failure", authenticator_id=authenticator_id).fetchall()
+            row = rows[0] if rows else None
             if row is None:
                 return 0, False
             failures = int(row[0])
             locked = limit is not None and failures >= limit
             if locked:
-                self._run(conn, "lock_authenticator", authenticator_id=authenticator_id)
+                tx.run("lock_authenticator", authenticator_id=authenticator_id)
                 # A locked authenticator's sessions end with it (spec §5.4).
-                self._run(
-                    conn,
+                tx.run(
                     "revoke_authenticator_families",
                     authenticator_id=authenticator_id,
                     now=now,
@@ -251,17 +285,17 @@ class SqlStorage:
         return failures, locked
 
     def reset_pin_failures(self, authenticator_id: str) -> None:
-        with self._write() as conn:
-            self._run(conn, "reset_pin_failures", authenticator_id=authenticator_id)
+        with self._write() as tx:
+            tx.run("reset_pin_failures", authenticator_id=authenticator_id)
 
     # -- refresh tokens ----------------------------------------------------------------------
 
     def add_refresh_family(self, family: RefreshFamily, first: RefreshTokenRecord) -> None:
         values = _values(family)
         values["amr"] = json.dumps(list(family.amr))
-        with self._write() as conn:
-            self._run(conn, "add_family", **values)
-            self._run(conn, "add_refresh_token", **_values(first))
+        with self._write() as tx:
+            tx.run("add_family", **values)
+            tx.run("add_refresh_token", **_values(first))
 
     def get_refresh_token(self, token_hash: str) -> tuple[RefreshTokenRecord, RefreshFamily] | None:
         row = self._first("get_refresh_token", token_hash=token_hash)
@@ -277,23 +311,23 @@ class SqlStorage:
         self, old_hash: str, new: RefreshTokenRecord, now: int, single_use: bool
     ) -> bool:
         statement = "use_refresh_token" if single_use else "reuse_refresh_token"
-        with self._write() as conn:
-            if self._run(conn, statement, token_hash=old_hash, now=now).rowcount != 1:
+        with self._write() as tx:
+            if tx.run(statement, token_hash=old_hash, now=now).rowcount != 1:
                 return False
-            self._run(conn, "add_refresh_token", **_values(new))
+            tx.run("add_refresh_token", **_values(new))
         return True
 
     def revoke_refresh_family(self, family_id: str, now: int) -> None:
-        with self._write() as conn:
-            self._run(conn, "revoke_family", family_id=family_id, now=now)
+        with self._write() as tx:
+            tx.run("revoke_family", family_id=family_id, now=now)
 
     # -- access-token revocation list --------------------------------------------------------
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
         try:
-            with self._write() as conn:
-                self._run(conn, "revoke_access_token", jti=jti, expires_at=expires_at)
-        except IntegrityError:
+            with self._write() as tx:
+                tx.run("revoke_access_token", jti=jti, expires_at=expires_at)
+        except self._integrity_error:
             pass  # revoked already: revocation is idempotent (RFC 7009 §2.2)
 
     def is_access_token_revoked(self, jti: str) -> bool:
@@ -302,28 +336,28 @@ class SqlStorage:
     # -- signing keys ------------------------------------------------------------------------
 
     def add_signing_key(self, key: SigningKeyRecord) -> None:
-        with self._write() as conn:
-            self._run(conn, "add_signing_key", **_values(key))
+        with self._write() as tx:
+            tx.run("add_signing_key", **_values(key))
 
     def list_signing_keys(self) -> list[SigningKeyRecord]:
-        with self._read() as conn:
-            rows: list[Any] = list(self._run(conn, "list_signing_keys").all())
+        with self._read() as tx:
+            rows: list[Any] = list(tx.run("list_signing_keys").fetchall())
         return [SigningKeyRecord(row[0], bytes(row[1]), row[2], row[3]) for row in rows]
 
     def retire_signing_key(self, kid: str, now: int) -> None:
-        with self._write() as conn:
-            self._run(conn, "retire_signing_key", kid=kid, now=now)
+        with self._write() as tx:
+            tx.run("retire_signing_key", kid=kid, now=now)
 
     # -- demo web site users -----------------------------------------------------------------
 
     def put_demo_user(self, user: DemoUser) -> None:
         try:
-            with self._write() as conn:
-                self._run(conn, "add_demo_user", **_values(user))
-        except IntegrityError:
+            with self._write() as tx:
+                tx.run("add_demo_user", **_values(user))
+        except self._integrity_error:
             # The user exists (perhaps seeded by another server process): update it.
-            with self._write() as conn:
-                self._run(conn, "update_demo_user", **_values(user))
+            with self._write() as tx:
+                tx.run("update_demo_user", **_values(user))
 
     def get_demo_user(self, username: str) -> DemoUser | None:
         row = self._first("get_demo_user", username=username)
