@@ -1,4 +1,4 @@
-"""In-process benchmark of the hot flows against their pure crypto cost (brief §5 "Performance").
+"""In-process benchmark of the hot flows against their pure crypto cost.
 
     python -m loadtests.bench [--logins 2000] [--out reports] [--profile]
 

@@ -1,4 +1,4 @@
-"""Locust load profile for the PIN login slice (protocol-v1 §§2-8; brief §4 "Load tests").
+"""Locust load profile for the PIN login slice (spec chapters 2-9).
 
 Each `DeviceUser` is one phone running the bank app. On start it registers the app (platform
 attestation, spec 02), has the relying-party backend create an enrollment and enrolls with a PIN

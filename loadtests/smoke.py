@@ -1,4 +1,4 @@
-"""Headless load smoke for CI: server + Locust + gates + plot (brief §4 "Load tests").
+"""Headless load smoke for CI: server + Locust + gates + plot.
 
     python -m loadtests.smoke [--out reports/load] [--users 10] [--spawn-rate 5] [--run-time 20s]
                               [--p95-ms 500] [--max-failure-ratio 0] [--host URL --ca-dir DIR]

@@ -1,4 +1,4 @@
-"""Generate the teaching notebooks (brief §4 "Notebooks") with outputs stripped.
+"""Generate the teaching notebooks with outputs stripped.
 
     python notebooks/build_notebooks.py          # rewrite notebooks/*.ipynb
     python notebooks/build_notebooks.py --check  # exit 1 if a notebook differs from this script

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
@@ -63,8 +62,3 @@ def no_store(payload: Any, status: int = 200) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
-
-
-def started_at() -> float:
-    start: float = g.get("started_at", time.perf_counter())
-    return start

@@ -1,4 +1,4 @@
-"""The load smoke (gates must pass) and a short benchmark run (brief §4, §5)."""
+"""The load smoke (gates must pass) and a short benchmark run."""
 
 from __future__ import annotations
 

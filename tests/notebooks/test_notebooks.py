@@ -1,4 +1,4 @@
-"""Every notebook runs top to bottom without an error (brief §4 "Notebooks")."""
+"""Every notebook runs top to bottom without an error."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A killed server loses nothing it committed (brief §5): SIGKILL right after enrollment and
+"""A killed server loses nothing it committed: SIGKILL right after enrollment and
 login, restart on the same SQLite file, and the phone carries on."""
 
 from __future__ import annotations

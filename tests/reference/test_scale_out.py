@@ -1,4 +1,4 @@
-"""Several server processes on one PostgreSQL database behave as one server (brief §5).
+"""Several server processes on one PostgreSQL database behave as one server.
 
 Two `python -m reference serve` processes share a database and an issuer; a round-robin
 "load balancer" sends each request of one flow to the next process, so every flow starts on one
