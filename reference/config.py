@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,20 @@ from reference.core.settings import Lifetimes
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_TEMPLATE = PACKAGE_DIR / "default_policy.toml"
+
+
+def _lifetimes_from_env(env: Mapping[str, str]) -> Lifetimes:
+    """`MIA_LIFETIME_ACCESS_TOKEN=600` and the like override one lifetime (seconds)."""
+    changes = {}
+    for name in Lifetimes.__dataclass_fields__:
+        raw = env.get(f"MIA_LIFETIME_{name.upper()}")
+        if raw is not None:
+            if not raw.isdigit() or int(raw) <= 0:
+                raise ValueError(
+                    f"MIA_LIFETIME_{name.upper()} must be a positive number of seconds"
+                )
+            changes[name] = int(raw)
+    return replace(Lifetimes(), **changes)
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,7 @@ class AppConfig:
     rate_limits: dict[str, Limit] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> AppConfig:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> AppConfig:
         env = os.environ if environ is None else environ
         port = env.get("PORT", "8000")
         data_dir = Path(env.get("MIA_DATA_DIR", "var"))
@@ -48,6 +63,7 @@ class AppConfig:
             else (data_dir / "platform-ca" / "root.pem",),
             secret_key=env.get("MIA_SECRET_KEY"),
             data_dir=data_dir,
+            lifetimes=_lifetimes_from_env(env),
         )
 
     def with_overrides(self, **changes: Any) -> AppConfig:
