@@ -8,15 +8,18 @@ import socket
 import subprocess
 import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sim_support import POLICY, RP_ID, RP_SECRET
 from werkzeug.serving import make_server
 
 from simulator import PlatformCA
 from simulator.cli import main
+from tests.conftest import PIN, POLICY, RP_ID, RP_SECRET
+
+MAX_FAILED_ATTEMPTS = int(tomllib.loads(POLICY)["pin"]["max_failed_attempts"])
 
 
 def _free_port() -> int:
@@ -91,16 +94,16 @@ def test_cli_walks_every_command(live: tuple[str, Path], tmp_path: Path) -> None
     code, out = _run(*base, "enroll", "--qr", str(qr_file), "--pin", "23456")
     assert code == 1 and "pin_policy_violation" in out and "Choose another PIN" in out
 
-    code, out = _run(*base, "enroll", "--qr", str(qr_file), "--pin", "24681")
+    code, out = _run(*base, "enroll", "--qr", str(qr_file), "--pin", PIN)
     assert code == 0, out
     assert "Enrolled for Alice Doe" in out
 
     # State survives a "restart": a new process-like invocation reads storage and keystore.
     code, out = _run(*base, "login", "--pin", "97531")
     assert code == 1 and "pin_incorrect" in out and "Wrong PIN" in out
-    assert "2 attempts remaining" in out
+    assert f"{MAX_FAILED_ATTEMPTS - 1} attempts remaining" in out
 
-    code, out = _run(*base, "login", "--pin", "24681")
+    code, out = _run(*base, "login", "--pin", PIN)
     assert code == 0 and "Logged in." in out, out
     code, out = _run(*base, "api", "/api/me")
     assert code == 0 and '"sub": "alice"' in out, out
@@ -123,7 +126,7 @@ def test_cli_walks_every_command(live: tuple[str, Path], tmp_path: Path) -> None
 def test_cli_demo_and_error_screens(live: tuple[str, Path], tmp_path: Path) -> None:
     issuer, ca_dir = live
     base = ["--issuer", issuer, "--state", str(tmp_path / "p"), "--platform-ca", str(ca_dir)]
-    code, out = _run(*base, "demo", "--rp-secret", RP_SECRET)
+    code, out = _run(*base, "demo", "--rp-id", RP_ID, "--rp-secret", RP_SECRET)
     assert code == 0, out
     assert '"sub": "alice"' in out
     code, out = _run(*base, "--rooted", "register")

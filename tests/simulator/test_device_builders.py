@@ -23,10 +23,9 @@ from simulator.device import DEFAULT, error_from_response
 from simulator.errors import DeviceStateError, PinPolicyViolation
 from simulator.screens import Screen
 from simulator.transport import HttpResponse
+from tests.conftest import ISSUER, PIN
 
-ISSUER = "http://mia.test"
 NOW = 1_764_871_200
-PIN = "24681"
 
 
 class FakeTransport:

@@ -6,19 +6,28 @@ import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sim_support import ISSUER, Server
 
+from reference.core.clock import FrozenClock
 from reference.core.jose import decode_unverified, jwk_thumbprint
 from simulator import REMOVE, AppBuild, Device, Keystore, ServerError
 from simulator.errors import InvalidQrCode, PinPolicyViolation
 from simulator.screens import Screen
+from tests.conftest import ISSUER, PIN, RunningServer
 
-PIN = "24681"
+
+def _enrollment_status(server: RunningServer, enrollment_id: str) -> str:
+    response = server.transport.request(
+        "GET", f"{server.issuer}/rp/enrollments/{enrollment_id}", headers=server.rp_headers()
+    )
+    assert response.status == 200, response.text
+    body: dict[str, Any] = response.json()
+    return str(body["status"])
 
 
-def test_discovery_is_read_once(server: Server) -> None:
+def test_discovery_is_read_once(server: RunningServer) -> None:
     device = server.device()
     metadata = device.metadata
     assert metadata["issuer"] == ISSUER
@@ -27,20 +36,20 @@ def test_discovery_is_read_once(server: Server) -> None:
     assert device.pin_policy is not None and device.pin_policy["length"] == 5
 
 
-def test_full_flow(server: Server) -> None:
+def test_full_flow(server: RunningServer) -> None:
     device = server.device()
     client_id = device.register_app()
     assert client_id and device.client_id == client_id
     assert set(device.keystore.aliases()) == {"client", "dpop"}
 
     created = server.create_enrollment()
-    assert server.enrollment_status(created["enrollment_id"])["status"] == "pending"
+    assert _enrollment_status(server, created["enrollment_id"]) == "pending"
     png = base64.b64decode(created["qr_png"])
     authenticator_id = device.enroll(qr=png, pin=PIN)
     assert authenticator_id == device.storage.authenticator_id
     assert device.storage.user_id == "alice"
-    assert device.storage.display_name == "Alice Doe"
-    assert server.enrollment_status(created["enrollment_id"])["status"] == "completed"
+    assert device.storage.display_name == "Alice"
+    assert _enrollment_status(server, created["enrollment_id"]) == "completed"
     assert device.screen is Screen.ENROLLED
 
     tokens = device.login(pin=PIN)
@@ -72,7 +81,7 @@ def test_full_flow(server: Server) -> None:
     assert response.status == 400 and response.json()["error"] == "invalid_grant"
 
 
-def test_enroll_from_uri_and_file(server: Server, tmp_path: Path) -> None:
+def test_enroll_from_uri_and_file(server: RunningServer, tmp_path: Path) -> None:
     device = server.device()
     device.register_app()
     device.enroll(qr=server.create_enrollment()["enrollment_uri"], pin=PIN)
@@ -118,7 +127,11 @@ def test_storage_after_enrollment_holds_no_pin_public_key(
     ],
 )
 def test_registration_switches(
-    server: Server, switches: dict[str, object], app: AppBuild | None, code: str, screen: Screen
+    server: RunningServer,
+    switches: dict[str, object],
+    app: AppBuild | None,
+    code: str,
+    screen: Screen,
 ) -> None:
     device = server.device(app, **switches)
     with pytest.raises(ServerError) as caught:
@@ -130,7 +143,7 @@ def test_registration_switches(
     assert device.client_id is None
 
 
-def test_untrusted_platform_root_is_refused(server: Server) -> None:
+def test_untrusted_platform_root_is_refused(server: RunningServer) -> None:
     from simulator import PlatformCA
 
     device = Device(ISSUER, PlatformCA.create(), transport=server.transport)
@@ -141,16 +154,20 @@ def test_untrusted_platform_root_is_refused(server: Server) -> None:
 
 def test_wrong_pin_counts_down_then_locks(enrolled: Callable[..., Device]) -> None:
     device = enrolled()
+    assert device.pin_policy is not None
+    limit = int(device.pin_policy["max_failed_attempts"])
+    assert limit >= 2
+    countdown = list(range(limit - 1, 0, -1))
     remaining = []
-    for _ in range(2):
+    for _ in countdown:
         with pytest.raises(ServerError) as caught:
             device.login("97531")
         assert caught.value.code == "pin_incorrect"
         assert caught.value.screen is Screen.ERROR_PIN_INCORRECT
         remaining.append(caught.value.attempts_remaining)
-    assert remaining == [2, 1]
+    assert remaining == countdown
     device.login(PIN)  # success resets the counter
-    for expected in (2, 1):
+    for expected in countdown:
         with pytest.raises(ServerError) as caught:
             device.login("97531")
         assert caught.value.attempts_remaining == expected
@@ -163,7 +180,7 @@ def test_wrong_pin_counts_down_then_locks(enrolled: Callable[..., Device]) -> No
 
 
 def test_attacker_with_storage_copy_cannot_guess_offline_or_authenticate(
-    server: Server, enrolled: Callable[..., Device]
+    server: RunningServer, enrolled: Callable[..., Device]
 ) -> None:
     device = enrolled()
     stolen = device.storage.clone()
@@ -181,7 +198,7 @@ def test_attacker_with_storage_copy_cannot_guess_offline_or_authenticate(
     assert caught.value.code == "pin_incorrect"
 
 
-def test_pin_policy_and_qr_errors(server: Server) -> None:
+def test_pin_policy_and_qr_errors(server: RunningServer) -> None:
     device = server.device()
     device.register_app()
     created = server.create_enrollment()
@@ -189,7 +206,7 @@ def test_pin_policy_and_qr_errors(server: Server) -> None:
         with pytest.raises(PinPolicyViolation):
             device.enroll(qr=created["enrollment_uri"], pin=bad)
     # The code was not spent by the refused PINs.
-    assert server.enrollment_status(created["enrollment_id"])["status"] == "pending"
+    assert _enrollment_status(server, created["enrollment_id"]) == "pending"
     with pytest.raises(InvalidQrCode):
         device.enroll(qr="mia://enroll?issuer=http%3A%2F%2Fother.test&code=x", pin=PIN)
     with pytest.raises(InvalidQrCode):
@@ -294,7 +311,7 @@ def test_introspection_of_own_token(enrolled: Callable[..., Device]) -> None:
 
 
 def test_restart_from_saved_state(
-    enrolled: Callable[..., Device], server: Server, tmp_path: Path
+    enrolled: Callable[..., Device], server: RunningServer, tmp_path: Path
 ) -> None:
     device = enrolled()
     device.login(PIN)
@@ -313,12 +330,11 @@ def test_restart_from_saved_state(
     assert restarted.call_api("/api/me").json["sub"] == "alice"
 
 
-def test_injected_clocks(server_factory: Callable[..., Server]) -> None:
-    from reference.core.clock import FrozenClock
-
-    clock = FrozenClock(1_800_000_000)
-    server = server_factory(clock=clock)
-    device = server.device(clock=lambda: clock.now())
+def test_injected_clocks(frozen_server: RunningServer) -> None:
+    server = frozen_server
+    clock = server.clock
+    assert isinstance(clock, FrozenClock) and clock.now() == 1_800_000_000
+    device = server.device()  # the phone's clock is the server's frozen clock
     device.register_app()
     device.enroll(qr=server.create_enrollment()["enrollment_uri"], pin=PIN)
     tokens = device.login(PIN)
@@ -330,7 +346,12 @@ def test_injected_clocks(server_factory: Callable[..., Server]) -> None:
     device.refresh()
     assert device.call_api("/api/me").status == 200
     # A phone whose clock runs 10 minutes fast makes client assertions from the future.
-    skewed = server.device(clock=lambda: clock.now() + 600)
+    skewed = Device(
+        server.issuer,
+        server.platform_ca,
+        transport=server.transport,
+        clock=lambda: clock.now() + 600,
+    )
     with pytest.raises(ServerError) as caught:
         skewed.register_app()
     assert caught.value.code == "invalid_attestation"
