@@ -11,11 +11,9 @@ from pathlib import Path
 from conformance.config import ConfigError, load_config
 from conformance.context import Context
 from conformance.registry import load_checks
-from conformance.report import write_reports
+from conformance.report import default_spec_base, summary_line, write_reports
 from conformance.results import CheckResult
 from conformance.runner import run, select
-
-_SPEC_DIR = Path(__file__).resolve().parents[1] / "docs" / "spec"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,10 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run(ctx, only=args.only, progress=progress)
     finally:
         ctx.close()
-    spec_base = _SPEC_DIR.as_uri() + "/" if _SPEC_DIR.is_dir() else "docs/spec/"
-    json_path, html_path = write_reports(result, Path(args.report_dir), spec_base=spec_base)
-    s = result.summary
-    print(f"\n{len(result.results)} checks in {result.duration_s:.1f} s: {s['passed']} passed, "
-          f"{s['failed']} failed, {s['warnings']} warnings, {s['skipped']} skipped")
+    json_path, html_path = write_reports(result, Path(args.report_dir),
+                                         spec_base=default_spec_base())
+    print(f"\n{summary_line(result)}")
     print(f"reports: {json_path} {html_path}")
     return 1 if result.failed else 0

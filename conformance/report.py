@@ -11,6 +11,8 @@ from conformance.registry import CHAPTER_TITLES, CHAPTERS
 from conformance.results import CheckResult, Outcome
 from conformance.runner import RunResult
 
+_SPEC_DIR = Path(__file__).resolve().parents[1] / "docs" / "spec"
+
 # Spec chapter number -> file in docs/spec/ (docs/spec/README.md §0.1).
 SPEC_FILES: dict[str, str] = {
     "1": "01-discovery.md",
@@ -31,6 +33,17 @@ COLOURS: dict[Outcome, str] = {
     Outcome.WARNING: "#a15c00",
     Outcome.SKIPPED: "#5f6368",
 }
+
+
+def default_spec_base() -> str:
+    """Where report links to the spec point: the checkout's docs/spec/ when there is one."""
+    return _SPEC_DIR.as_uri() + "/" if _SPEC_DIR.is_dir() else "docs/spec/"
+
+
+def summary_line(run: RunResult) -> str:
+    s = run.summary
+    return (f"{len(run.results)} checks in {run.duration_s:.1f} s: {s['passed']} passed, "
+            f"{s['failed']} failed, {s['warnings']} warnings, {s['skipped']} skipped")
 
 
 def spec_file(section: str) -> str | None:

@@ -21,6 +21,13 @@ class RunResult:
     duration_s: float = 0.0
     results: list[CheckResult] = field(default_factory=list)
 
+    @classmethod
+    def start(cls, target: str) -> RunResult:
+        """An empty run against `target`, stamped with the current UTC time."""
+        started = dt.datetime.now(dt.UTC)
+        return cls(target=target,
+                   started_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"))
+
     @property
     def summary(self) -> dict[str, int]:
         counts = {"passed": 0, "failed": 0, "warnings": 0, "skipped": 0}
@@ -47,7 +54,8 @@ def select(checks: Sequence[Check], only: Iterable[str] | None) -> list[Check]:
     return [c for c in checks if c.id in set(wanted)]
 
 
-def _execute(check: Check, ctx: Context) -> tuple[Outcome, str]:
+def execute(check: Check, ctx: Context) -> tuple[Outcome, str]:
+    """Run one check; its own outcome and reason, before any expected failure is applied."""
     try:
         check(ctx)
     except CheckFailed as exc:
@@ -62,26 +70,35 @@ def _execute(check: Check, ctx: Context) -> tuple[Outcome, str]:
     return Outcome.PASSED, ""
 
 
-def run_check(check: Check, ctx: Context, expected_failures: dict[str, str]) -> CheckResult:
-    start = time.perf_counter()
-    outcome, reason = _execute(check, ctx)
-    duration_ms = round((time.perf_counter() - start) * 1000)
-    if check.id in expected_failures:
-        why = expected_failures[check.id]
+def expect(check_id: str, outcome: Outcome, reason: str,
+           expected_failures: dict[str, str]) -> tuple[Outcome, str]:
+    """The reported outcome: a listed check that fails, or passes anyway, is a WARNING."""
+    if check_id in expected_failures:
+        why = expected_failures[check_id]
         if outcome is Outcome.FAILED:
-            outcome, reason = Outcome.WARNING, f"expected failure ({why}): {reason}"
-        elif outcome is Outcome.PASSED:
-            outcome, reason = Outcome.WARNING, f"listed as expected failure ({why}) but passed"
+            return Outcome.WARNING, f"expected failure ({why}): {reason}"
+        if outcome is Outcome.PASSED:
+            return Outcome.WARNING, f"listed as expected failure ({why}) but passed"
+    return outcome, reason
+
+
+def result_of(check: Check, outcome: Outcome, reason: str, duration_ms: int) -> CheckResult:
     return CheckResult(check.id, check.section, check.title, check.chapter, outcome, reason,
                        duration_ms)
+
+
+def run_check(check: Check, ctx: Context, expected_failures: dict[str, str]) -> CheckResult:
+    start = time.perf_counter()
+    outcome, reason = execute(check, ctx)
+    duration_ms = round((time.perf_counter() - start) * 1000)
+    outcome, reason = expect(check.id, outcome, reason, expected_failures)
+    return result_of(check, outcome, reason, duration_ms)
 
 
 def run(ctx: Context, *, only: Iterable[str] | None = None,
         progress: Progress | None = None) -> RunResult:
     checks = select(load_checks(), only)
-    started = dt.datetime.now(dt.UTC)
-    run_result = RunResult(target=ctx.issuer,
-                           started_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"))
+    run_result = RunResult.start(ctx.issuer)
     clock = time.perf_counter()
     for check in checks:
         result = run_check(check, ctx, ctx.config.expected_failures)
