@@ -21,15 +21,8 @@ from conformance.config import Config, config_from_dict
 from conformance.context import Context
 from reference import create_app
 from reference.config import DEFAULT_POLICY_TEMPLATE, AppConfig
-from reference.core.rate_limit import Limit
 from reference.core.settings import Lifetimes
 from simulator.platform import PlatformCA
-
-#: ROB-FUZZ-NO-5XX sends up to `max_examples` junk relying-party credentials per run, more than
-#: the default `relying_party_failure` burst: with the default limit, a run right after a whole
-#: suite run would find the relying party locked out (429) for a minute. The self-tests run the
-#: suite many times against one server, so that bucket is made large here.
-SELF_TEST_RATE_LIMITS = {"relying_party_failure": Limit(burst=10_000, per_minute=10_000)}
 
 #: App version enabled at registration, then disabled in the policy (LOGIN-APP-DISABLED fixture).
 RETIRED_VERSION = "2.1.0"
@@ -69,7 +62,6 @@ def _start(directory: Path, lifetimes: Lifetimes) -> tuple[RunningServer, thread
         secret_key="conformance-self-test",
         data_dir=directory,
         lifetimes=lifetimes,
-        rate_limits=SELF_TEST_RATE_LIMITS,
     )
     server.app = create_app(app_config)
     thread = threading.Thread(target=server.serve_forever, name=f"mia-{url}", daemon=True)

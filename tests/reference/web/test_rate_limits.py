@@ -21,7 +21,10 @@ def strict_server(tmp_path: Path, platform_ca: PlatformCA) -> Iterator[RunningSe
         platform_ca,
         f"sqlite:///{tmp_path / 'mia.db'}",
         frozen=True,
-        rate_limits={"registration_nonce": Limit(burst=3, per_minute=6)},
+        rate_limits={
+            "registration_nonce": Limit(burst=3, per_minute=6),
+            "relying_party_failure": Limit(burst=20, per_minute=10),
+        },
     )
     yield running
     running.ctx.storage.dispose()  # type: ignore[attr-defined]
