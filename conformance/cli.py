@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="conformance",
         description="Check that a server follows the MIA protocol specification.")
     parser.add_argument("--target", help="base URL (issuer) of the server under test")
-    parser.add_argument("--config", help="JSON configuration file (docs/design/harness-v1.md)")
+    parser.add_argument("--config", help="JSON configuration file (docs/conformance.md)")
     parser.add_argument("--report-dir", default="reports",
                         help="where conformance.json and conformance.html go (default: reports)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these check ids")

@@ -1,4 +1,4 @@
-"""The suite's JSON configuration (docs/design/harness-v1.md) with defaults for `--target` alone.
+"""The suite's JSON configuration (docs/conformance.md) with defaults for `--target` alone.
 
 ```json
 {"target": "http://127.0.0.1:8000",

@@ -69,7 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--mia-config",
         metavar="FILE",
         default=None,
-        help="JSON configuration of the server under test (docs/design/harness-v1.md)"
+        help="JSON configuration of the server under test (docs/conformance.md)"
         "; enables the conformance checks",
     )
     group.addoption(

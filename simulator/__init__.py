@@ -1,4 +1,4 @@
-"""MIA device simulator: the mobile app and its SDK, simulated (harness-v1 "simulator/").
+"""MIA device simulator: the mobile app and its SDK, simulated.
 
 ca = PlatformCA.load_or_create(directory)
 device = Device(issuer, platform_ca=ca, app=AppBuild.genuine())

@@ -1,4 +1,4 @@
-"""The simulated mobile app and its SDK (harness-v1 "simulator/", protocol-v1 §§1-8).
+"""The simulated mobile app and its SDK (spec chapters 1-9).
 
 A `Device` keeps its state like a phone: keys in the `Keystore` (secure hardware, never copied),
 everything else in `AppStorage` (a plain record an attacker can copy). This module holds the
@@ -55,7 +55,7 @@ class Device(ServerClient):
     that change what the platform attests. `clock` and `random_bytes` are injectable.
     """
 
-    # -- registration (protocol-v1 §2) --------------------------------------------------------
+    # -- registration (spec §2) --------------------------------------------------------
 
     def request_registration_nonce(self) -> str:
         response = self._request("POST", self.endpoint("mia_registration_nonce_endpoint"))
@@ -95,7 +95,7 @@ class Device(ServerClient):
         self._show(Screen.SCAN_QR)
         return self.storage.client_id
 
-    # -- enrollment (protocol-v1 §4) ----------------------------------------------------------
+    # -- enrollment (spec §4) ----------------------------------------------------------
 
     def read_qr(self, qr_input: bytes | str | os.PathLike[str]) -> tuple[str, str]:
         """Scan: PNG bytes, a path to an image, or the `mia://enroll?...` text -> (issuer, code)."""
@@ -154,7 +154,7 @@ class Device(ServerClient):
         """Scan the QR code, choose the PIN, register the PIN key. -> authenticator_id.
 
         The PIN key pair exists only in memory here; afterwards only its camouflaged scalar
-        (salt + masked) and the authenticator_id stay on the device (protocol-v1 §4.4).
+        (salt + masked) and the authenticator_id stay on the device (spec §5.1).
         """
         self._require_client()
         self._show(Screen.SCAN_QR)
@@ -201,7 +201,7 @@ class Device(ServerClient):
         self._step(f"Enrolled: authenticator {self.storage.authenticator_id}")
         return self.storage.authenticator_id
 
-    # -- login and tokens (protocol-v1 §5) ----------------------------------------------------
+    # -- login and tokens (spec §5) ----------------------------------------------------
 
     def request_challenge(self) -> str:
         """POST /login/challenge with client authentication -> the challenge string."""
@@ -263,7 +263,7 @@ class Device(ServerClient):
         return tokens
 
     def call_api(self, path: str, *, method: str = "GET") -> ApiResponse:
-        """Call the protected API with the DPoP-bound access token (protocol-v1 §8)."""
+        """Call the protected API with the DPoP-bound access token (spec §9)."""
         if self.tokens is None:
             raise DeviceStateError("no access token: log in first")
         self._step(f"Calling {method} {path}")

@@ -22,9 +22,9 @@ from simulator.screens import Screen
 from simulator.storage import AppStorage
 from simulator.transport import HttpResponse, HttpTransport, Transport
 
-#: Keystore alias of the key the app registered with (client authentication, protocol-v1 §3).
+#: Keystore alias of the key the app registered with (client authentication, spec §3.2).
 CLIENT_KEY: Final = "client"
-#: Keystore alias of the DPoP key the tokens are bound to (protocol-v1 §6).
+#: Keystore alias of the DPoP key the tokens are bound to (spec §6).
 DPOP_KEY: Final = "dpop"
 
 

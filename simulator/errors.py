@@ -67,7 +67,7 @@ class TransportError(SimulatorError):
 
 
 class PinPolicyViolation(SimulatorError, ValueError):
-    """The chosen PIN breaks the server's PIN policy (checked locally, protocol-v1 §4.1)."""
+    """The chosen PIN breaks the server's PIN policy (checked locally, spec §4.1)."""
 
     screen = Screen.ERROR_PIN_POLICY
 

@@ -3,7 +3,7 @@
 Android Keystore / iOS Secure Enclave keys never leave the hardware: the app can ask for a
 signature or the public key, never for the private key. This class offers the same surface.
 A copy of the app storage (`AppStorage.clone()`) does not include these keys, which is exactly
-the attacker model of brief §4 and protocol-v1 §4.4.
+the attacker model of spec §5.1.
 
 To model hardware that survives an app restart, `save(path)` / `load(path)` persist the keys to a
 separate file (the simulated secure element); the CLI uses it, tests usually do not.

@@ -1,6 +1,6 @@
 """The signed messages the app sends, each with overrides for negative tests.
 
-Client assertion (protocol-v1 §3), DPoP proof (§6), authenticator assertion (§5) and platform
+Client assertion (spec §3.2), DPoP proof (§6), authenticator assertion (§5) and platform
 attestation (§2). All four take the same overrides, described at `client_assertion`.
 """
 
@@ -21,7 +21,7 @@ TYP_CLIENT_AUTH: Final = "client-authentication+jwt"
 TYP_AUTHENTICATOR_ASSERTION: Final = "authenticator-assertion+jwt"
 TYP_DPOP: Final = "dpop+jwt"
 
-#: Lifetime the app gives its client assertions (protocol-v1 §3: exp - iat <= 300).
+#: Lifetime the app gives its client assertions (spec §3.2: exp - iat <= 300).
 CLIENT_ASSERTION_LIFETIME: Final = 60
 
 
@@ -37,7 +37,7 @@ class MessageBuilder(DeviceState):
         signature: bytes | None = None,
         **overrides: Any,
     ) -> str:
-        """RFC 7523 client assertion (protocol-v1 §3), signed by the keystore `client` key.
+        """RFC 7523 client assertion (spec §3.2), signed by the keystore `client` key.
 
         Overrides named like a JOSE header member (`alg`, `typ`, `kid`, ...) change the header;
         all others change claims; `REMOVE` deletes. `header=`/`claims=` dicts do the same
@@ -69,7 +69,7 @@ class MessageBuilder(DeviceState):
         signature: bytes | None = None,
         **overrides: Any,
     ) -> str:
-        """RFC 9449 DPoP proof (protocol-v1 §6) by the keystore `dpop` key; `ath` when an access
+        """RFC 9449 DPoP proof (spec §6) by the keystore `dpop` key; `ath` when an access
         token is given. Overrides as in `client_assertion` (e.g. `htm="GET"`, `jwk=...`)."""
         if DPOP_KEY not in self.keystore:
             self.keystore.generate(DPOP_KEY)
@@ -96,7 +96,7 @@ class MessageBuilder(DeviceState):
         signature: bytes | None = None,
         **overrides: Any,
     ) -> str:
-        """Authenticator assertion (protocol-v1 §5) signed by the key the PIN unlocks from the
+        """Authenticator assertion (spec §5) signed by the key the PIN unlocks from the
         camouflaged storage. A wrong PIN gives a valid-looking but wrong signature.
         To change the `challenge` claim itself use `claims={"challenge": ...}`."""
         client_id = self._require_client()
@@ -137,7 +137,7 @@ class MessageBuilder(DeviceState):
         signature: bytes | None = None,
         **overrides: Any,
     ) -> str:
-        """Platform attestation (protocol-v1 §2) for this device's switches over `nonce`, for
+        """Platform attestation (spec §2) for this device's switches over `nonce`, for
         the keystore `client` key (created if missing). Overrides as in `client_assertion`;
         the `nonce` claim itself is changed with `claims={"nonce": ...}`."""
         if attested_jwk is None:

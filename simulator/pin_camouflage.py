@@ -1,4 +1,4 @@
-"""Cryptographic camouflage of the PIN-protected key (protocol-v1 §4.4; Hoover & Kausik, 1999).
+"""Cryptographic camouflage of the PIN-protected key (spec §5.1; Hoover & Kausik, 1999).
 
 The device stores only `salt` (16 random bytes) and `masked = (d + k) mod n`, where
 `k = int(HKDF-SHA256(ikm=PIN, salt=salt, info="mia pin camouflage v1", L=48)) mod n`, `d` is the

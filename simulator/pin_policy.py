@@ -1,4 +1,4 @@
-"""Local PIN policy check, the app side of protocol-v1 §4.1.
+"""Local PIN policy check, the app side of spec §4.1.
 
 A PIN is exactly `length` ASCII digits; a *sequence* is a PIN whose every digit is the previous
 +1 (or every digit -1), wrapping not allowed; a *repeat* is one digit repeated; blocklist entries

@@ -1,6 +1,6 @@
 """The simulated mobile platform: its attestation CA and the app builds it attests.
 
-Models Google Play Integrity / Apple App Attest (protocol-v1 §2): the platform vouches, in a JWS
+Models Google Play Integrity / Apple App Attest (spec §2): the platform vouches, in a JWS
 signed by an attestation key whose certificate chains to a root the server trusts by
 configuration, for the app (id, version, signing-certificate digest), the device integrity verdict,
 the OS, the server's nonce and the public key the app created in its keystore.
@@ -313,7 +313,7 @@ class PlatformCA:
         *,
         now: float | None = None,
     ) -> str:
-        """A `platform-attestation+jwt` JWS (protocol-v1 §2) binding the nonce to the app key."""
+        """A `platform-attestation+jwt` JWS (spec §2) binding the nonce to the app key."""
         claims = self.attestation_claims(
             nonce, app, os_name, os_version, verdict, attested_jwk, now=now
         )

@@ -36,7 +36,7 @@ def decode_file(path: str | os.PathLike[str]) -> str:
 
 
 def parse_enrollment_uri(uri: str) -> tuple[str, str]:
-    """Split `mia://enroll?issuer=<urlencoded ISSUER>&code=<code>` (protocol-v1 §4.2)."""
+    """Split `mia://enroll?issuer=<urlencoded ISSUER>&code=<code>` (spec §4.2)."""
     parts = urlsplit(uri.strip())
     if parts.scheme != ENROLL_SCHEME or parts.netloc != ENROLL_HOST:
         raise QrError("this QR code is not a MIA enrollment code")

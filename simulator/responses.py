@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TokenSet:
-    """What `/token` answered (protocol-v1 §5)."""
+    """What `/token` answered (spec §5)."""
 
     access_token: str
     refresh_token: str | None
@@ -35,7 +35,7 @@ class TokenSet:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """An answer of the protected API (protocol-v1 §8)."""
+    """An answer of the protected API (spec §9)."""
 
     status: int
     json: Any

@@ -2,7 +2,7 @@
 
 Flows walk through these screens (`Device.screen`, `Device.screen_history`); every server error is
 shown on the screen its catalogue entry names (`reference.core.errors.CATALOGUE[code].app_screen`),
-so server, simulator and conformance suite share one error catalogue (brief §3.12).
+so server, simulator and conformance suite share one error catalogue (spec chapter 10).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from simulator.transport import HttpResponse
 
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-#: Default endpoint paths (protocol-v1 §1), used only if discovery omits a member.
+#: Default endpoint paths (spec §1), used only if discovery omits a member.
 DEFAULT_ENDPOINTS: Final[dict[str, str]] = {
     "jwks_uri": "/jwks.json",
     "token_endpoint": "/token",
@@ -82,7 +82,7 @@ class ServerClient(MessageBuilder):
             raise self._fail(error_from_response(response))
         return response.json_or_none() if response.body else None
 
-    # -- discovery (protocol-v1 §1) -----------------------------------------------------------
+    # -- discovery (spec §1) -----------------------------------------------------------
 
     @property
     def metadata(self) -> dict[str, Any]:

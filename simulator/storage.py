@@ -1,7 +1,7 @@
 """App storage: what the app keeps in its sandbox (files, preferences), as a plain JSON record.
 
 Anyone with a backup, a rooted phone or forensic tools can copy it: `clone()` models exactly that
-copy. Keystore keys are not part of it (they live in `simulator.keystore`). Per protocol-v1 §4.4
+copy. Keystore keys are not part of it (they live in `simulator.keystore`). Per spec §5.1
 it never holds the PIN public key, anything derived from it (thumbprint) or anything signed with
 the PIN key; only the camouflaged scalar (`pin_masked_key`), its `pin_salt` and the random
 `authenticator_id`.

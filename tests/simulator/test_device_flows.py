@@ -296,7 +296,7 @@ def test_revoked_access_token_is_inactive(enrolled: Callable[..., Device]) -> No
     device = enrolled()
     tokens = device.login(PIN)
     device.revoke(tokens.access_token, "access_token")
-    # Protocol-v1 §7: a revoked access token's jti is listed; introspection says inactive.
+    # Spec §8.2: a revoked access token's jti is listed; introspection says inactive.
     # (The sample RS of §8 validates the JWT locally and is not required to consult the list.)
     assert device.introspect(tokens.access_token) == {"active": False}
 

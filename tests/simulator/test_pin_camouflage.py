@@ -1,4 +1,4 @@
-"""Cryptographic camouflage (protocol-v1 §4.4): every PIN is a valid key; storage tells nothing."""
+"""Cryptographic camouflage (spec §5.1): every PIN is a valid key; storage tells nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Local PIN policy (protocol-v1 §4.1)."""
+"""Local PIN policy (spec §4.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Simulated platform attestation CA and attestation content (protocol-v1 §2)."""
+"""Simulated platform attestation CA and attestation content (spec §2)."""
 
 from __future__ import annotations
 
