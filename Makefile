@@ -27,6 +27,7 @@ test: $(VENV)/.installed-dev lint typecheck
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed-dev
 	$(VENV)/bin/mypy

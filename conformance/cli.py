@@ -19,11 +19,15 @@ from conformance.runner import run, select
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="conformance",
-        description="Check that a server follows the MIA protocol specification.")
+        description="Check that a server follows the MIA protocol specification.",
+    )
     parser.add_argument("--target", help="base URL (issuer) of the server under test")
     parser.add_argument("--config", help="JSON configuration file (docs/conformance.md)")
-    parser.add_argument("--report-dir", default="reports",
-                        help="where conformance.json and conformance.html go (default: reports)")
+    parser.add_argument(
+        "--report-dir",
+        default="reports",
+        help="where conformance.json and conformance.html go (default: reports)",
+    )
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these check ids")
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
     return parser
@@ -62,8 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = run(ctx, only=args.only, progress=progress)
     finally:
         ctx.close()
-    json_path, html_path = write_reports(result, Path(args.report_dir),
-                                         spec_base=default_spec_base())
+    json_path, html_path = write_reports(
+        result, Path(args.report_dir), spec_base=default_spec_base()
+    )
     print(f"\n{summary_line(result)}")
     print(f"reports: {json_path} {html_path}")
     return 1 if result.failed else 0

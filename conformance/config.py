@@ -73,8 +73,9 @@ def _get(data: dict[str, Any], key: str, kind: type, where: str) -> Any:
     return value
 
 
-def config_from_dict(data: dict[str, Any], *, target: str | None = None,
-                     base_dir: Path | None = None) -> Config:
+def config_from_dict(
+    data: dict[str, Any], *, target: str | None = None, base_dir: Path | None = None
+) -> Config:
     """Build a Config from parsed JSON; `target` (from the command line) wins over the file."""
     if not isinstance(data, dict):
         raise ConfigError("the configuration must be a JSON object")

@@ -121,10 +121,14 @@ class Context:
 
     @cached_property
     def rp(self) -> RelyingParty:
-        return RelyingParty(http=self.http, issuer=self.issuer, metadata=self.metadata,
-                            client_id=self.config.rp_client_id,
-                            client_secret=self.config.rp_client_secret,
-                            timeout=self.config.timeout_s)
+        return RelyingParty(
+            http=self.http,
+            issuer=self.issuer,
+            metadata=self.metadata,
+            client_id=self.config.rp_client_id,
+            client_secret=self.config.rp_client_secret,
+            timeout=self.config.timeout_s,
+        )
 
     def new_enrollment(self, user_id: str | None = None) -> dict[str, Any]:
         return self.rp.create_enrollment(user_id)
@@ -132,8 +136,14 @@ class Context:
     # -- raw agents (negative tests) ----------------------------------------------------------
 
     def new_agent(self, *, app: AppIdentity | None = None) -> Agent:
-        return Agent(http=self.http, issuer=self.issuer, metadata=self.metadata,
-                     attester=self.attester, app=app or self.app, timeout=self.config.timeout_s)
+        return Agent(
+            http=self.http,
+            issuer=self.issuer,
+            metadata=self.metadata,
+            attester=self.attester,
+            app=app or self.app,
+            timeout=self.config.timeout_s,
+        )
 
     def registered_agent(self) -> Agent:
         agent = self.new_agent()
@@ -164,9 +174,14 @@ class Context:
         from simulator import AppBuild, Device
 
         switches.setdefault("platform_ca", self.platform_ca)
-        switches.setdefault("app", AppBuild(app_id=self.app.app_id, version=self.app.version,
-                                            signing_certificate_sha256=self.app
-                                            .signing_certificate_sha256))
+        switches.setdefault(
+            "app",
+            AppBuild(
+                app_id=self.app.app_id,
+                version=self.app.version,
+                signing_certificate_sha256=self.app.signing_certificate_sha256,
+            ),
+        )
         return Device(issuer=self.issuer, **switches)
 
     def enrolled_device(self, **switches: Any) -> tuple[Device, dict[str, Any]]:
@@ -185,8 +200,9 @@ class Context:
         png = base64.b64decode(png_b64)
         uri = qr.decode(png)
         if uri != enrollment["enrollment_uri"]:
-            raise CheckFailed(f"QR code says {uri!r}, enrollment_uri says "
-                              f"{enrollment['enrollment_uri']!r}")
+            raise CheckFailed(
+                f"QR code says {uri!r}, enrollment_uri says {enrollment['enrollment_uri']!r}"
+            )
         device.enroll(qr=png, pin=self.valid_pin)
         return device, enrollment
 
@@ -197,10 +213,13 @@ class Context:
     def wait_for_expiry(self, expires_in: Any, what: str) -> None:
         """Sleep until an artefact with `expires_in` has expired, or skip if that takes too long."""
         if not isinstance(expires_in, int) or expires_in < 0:
-            raise CheckFailed(f"{what}: expires_in must be a non-negative integer, "
-                              f"got {expires_in!r}")
+            raise CheckFailed(
+                f"{what}: expires_in must be a non-negative integer, got {expires_in!r}"
+            )
         if expires_in + 1 > self.config.max_wait_s:
-            raise CheckSkipped(f"{what} lives {expires_in} s, longer than max_wait_s "
-                               f"({self.config.max_wait_s:g} s); run against a server with "
-                               "short lifetimes to test expiry")
+            raise CheckSkipped(
+                f"{what} lives {expires_in} s, longer than max_wait_s "
+                f"({self.config.max_wait_s:g} s); run against a server with "
+                "short lifetimes to test expiry"
+            )
         time.sleep(expires_in + 1.1)

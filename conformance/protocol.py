@@ -77,8 +77,9 @@ def segment(data: Any) -> str:
     return b64u_encode(json.dumps(data, separators=(",", ":")).encode())
 
 
-def encode_jws(header: dict[str, Any], claims: dict[str, Any],
-               key: ec.EllipticCurvePrivateKey | None) -> str:
+def encode_jws(
+    header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurvePrivateKey | None
+) -> str:
     """Compact JWS with exactly the given header (no `alg` added); ES256 by `key`, or unsigned."""
     signing_input = f"{segment(header)}.{segment(claims)}"
     signature = es256_sign(signing_input.encode("ascii"), key) if key is not None else b""
@@ -100,8 +101,9 @@ def resign_unsigned(token: str, header_overrides: Overrides) -> str:
 def hs256_with_secret(token: str, secret: bytes, header_overrides: Overrides | None = None) -> str:
     """Re-sign a token's claims with HS256 using `secret` (the key-confusion attack)."""
     header, claims, _ = split(token)
-    signing_input = f"{segment(merge(header, {'alg': 'HS256', **(header_overrides or {})}))}" \
-                    f".{segment(claims)}"
+    signing_input = (
+        f"{segment(merge(header, {'alg': 'HS256', **(header_overrides or {})}))}.{segment(claims)}"
+    )
     mac = hmac.new(secret, signing_input.encode("ascii"), hashlib.sha256).digest()
     return f"{signing_input}.{b64u_encode(mac)}"
 
@@ -126,8 +128,9 @@ def public_key_pem(jwk: Mapping[str, Any]) -> bytes:
     x = int.from_bytes(b64u_decode(jwk["x"]), "big")
     y = int.from_bytes(b64u_decode(jwk["y"]), "big")
     key = ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def ath(access_token: str) -> str:
@@ -135,6 +138,7 @@ def ath(access_token: str) -> str:
 
 
 # --- responses --------------------------------------------------------------------------------
+
 
 def describe(resp: requests.Response) -> str:
     body = resp.text
@@ -147,8 +151,9 @@ def body_of(resp: requests.Response) -> dict[str, Any]:
     try:
         data = resp.json()
     except ValueError:
-        raise CheckFailed(f"{resp.request.method} {resp.url}: response is not JSON: "
-                          f"{describe(resp)}") from None
+        raise CheckFailed(
+            f"{resp.request.method} {resp.url}: response is not JSON: {describe(resp)}"
+        ) from None
     if not isinstance(data, dict):
         raise CheckFailed(f"{resp.request.method} {resp.url}: JSON body is not an object")
     return data
@@ -164,8 +169,9 @@ def expect_status(resp: requests.Response, status: int, what: str = "") -> dict[
     return body_of(resp)
 
 
-def expect_error(resp: requests.Response, code: str, status: int | None = None,
-                 what: str = "") -> dict[str, Any]:
+def expect_error(
+    resp: requests.Response, code: str, status: int | None = None, what: str = ""
+) -> dict[str, Any]:
     """Require the catalogue error `code` with its catalogue status (or `status`)."""
     expected_status = status if status is not None else CATALOGUE[code].status
     label = what or f"{resp.request.method} {urllib.parse.urlsplit(resp.url).path}"
@@ -190,6 +196,7 @@ def expect_refused(resp: requests.Response, what: str = "") -> None:
 
 
 # --- platform attestation ---------------------------------------------------------------------
+
 
 class Attester:
     """Issues platform attestations (protocol §2) through the simulator's `PlatformCA`.
@@ -224,11 +231,20 @@ class AppIdentity:
 
 # --- one app installation ---------------------------------------------------------------------
 
+
 class Agent:
     """An app installation speaking the raw protocol; every message can be altered."""
 
-    def __init__(self, *, http: requests.Session, issuer: str, metadata: Mapping[str, Any],
-                 attester: Attester, app: AppIdentity, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        http: requests.Session,
+        issuer: str,
+        metadata: Mapping[str, Any],
+        attester: Attester,
+        app: AppIdentity,
+        timeout: float = 10.0,
+    ) -> None:
         self.http = http
         self.issuer = issuer
         self.metadata = metadata
@@ -267,38 +283,56 @@ class Agent:
             raise CheckFailed("POST /register/nonce: no nonce in the answer")
         return nonce
 
-    def attestation_claims(self, nonce: str, overrides: Overrides | None = None,
-                           app: Overrides | None = None,
-                           device: Overrides | None = None) -> dict[str, Any]:
+    def attestation_claims(
+        self,
+        nonce: str,
+        overrides: Overrides | None = None,
+        app: Overrides | None = None,
+        device: Overrides | None = None,
+    ) -> dict[str, Any]:
         t = now()
         claims: dict[str, Any] = {
             "iss": "mia-simulated-platform",
             "iat": t,
             "exp": t + 300,
             "nonce": nonce,
-            "app_integrity": merge({
-                "app_id": self.app.app_id,
-                "app_version": self.app.version,
-                "signing_certificate_sha256": self.app.signing_certificate_sha256,
-            }, app),
-            "device_integrity": merge({
-                "verdict": ["MEETS_DEVICE_INTEGRITY"],
-                "os_name": "android",
-                "os_version": "14",
-            }, device),
+            "app_integrity": merge(
+                {
+                    "app_id": self.app.app_id,
+                    "app_version": self.app.version,
+                    "signing_certificate_sha256": self.app.signing_certificate_sha256,
+                },
+                app,
+            ),
+            "device_integrity": merge(
+                {
+                    "verdict": ["MEETS_DEVICE_INTEGRITY"],
+                    "os_name": "android",
+                    "os_version": "14",
+                },
+                device,
+            ),
             "attested_key": public_jwk(self.client_key.public_key()),
         }
         return merge(claims, overrides)
 
-    def attestation(self, nonce: str, *, claims: Overrides | None = None,
-                    header: Overrides | None = None, app: Overrides | None = None,
-                    device: Overrides | None = None, attester: Attester | None = None) -> str:
+    def attestation(
+        self,
+        nonce: str,
+        *,
+        claims: Overrides | None = None,
+        header: Overrides | None = None,
+        app: Overrides | None = None,
+        device: Overrides | None = None,
+        attester: Attester | None = None,
+    ) -> str:
         body = self.attestation_claims(nonce, claims, app, device)
         return (attester or self.attester).attest(body, header)
 
     def post_register(self, attestation: str) -> requests.Response:
-        return self.post(self.endpoint("registration_endpoint", "/register"),
-                         json={"attestation": attestation})
+        return self.post(
+            self.endpoint("registration_endpoint", "/register"), json={"attestation": attestation}
+        )
 
     def register(self) -> str:
         resp = self.post_register(self.attestation(self.nonce()))
@@ -310,19 +344,34 @@ class Agent:
         return client_id
 
     # client authentication (protocol §3) ------------------------------------------------------
-    def client_assertion(self, *, header: Overrides | None = None,
-                         claims: Overrides | None = None,
-                         key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    def client_assertion(
+        self,
+        *,
+        header: Overrides | None = None,
+        claims: Overrides | None = None,
+        key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> str:
         assert self.client_id is not None, "register first"
         t = now()
-        body = {"iss": self.client_id, "sub": self.client_id, "aud": self.issuer,
-                "jti": secrets.token_urlsafe(24), "iat": t, "exp": t + 120}
-        return encode_jws(merge({"alg": "ES256", "typ": "client-authentication+jwt"}, header),
-                          merge(body, claims), key or self.client_key)
+        body = {
+            "iss": self.client_id,
+            "sub": self.client_id,
+            "aud": self.issuer,
+            "jti": secrets.token_urlsafe(24),
+            "iat": t,
+            "exp": t + 120,
+        }
+        return encode_jws(
+            merge({"alg": "ES256", "typ": "client-authentication+jwt"}, header),
+            merge(body, claims),
+            key or self.client_key,
+        )
 
     def client_auth(self, assertion: str | None = None) -> dict[str, str]:
-        return {"client_assertion_type": CLIENT_ASSERTION_TYPE,
-                "client_assertion": assertion or self.client_assertion()}
+        return {
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": assertion or self.client_assertion(),
+        }
 
     def post_challenge(self, assertion: str | None = None) -> requests.Response:
         return self.post(self.challenge_url, json=self.client_auth(assertion))
@@ -336,16 +385,23 @@ class Agent:
 
     # enrollment (protocol §4) -----------------------------------------------------------------
     def begin(self, code: str, assertion: str | None = None) -> requests.Response:
-        return self.post(self.endpoint("mia_enrollment_begin_endpoint", "/enroll/begin"),
-                         json={**self.client_auth(assertion), "code": code})
+        return self.post(
+            self.endpoint("mia_enrollment_begin_endpoint", "/enroll/begin"),
+            json={**self.client_auth(assertion), "code": code},
+        )
 
     def complete(self, session: str, pin_jwk: Mapping[str, Any] | None = None) -> requests.Response:
         if pin_jwk is None:
             self.pin_key = self.pin_key or new_key()
             pin_jwk = public_jwk(self.pin_key.public_key())
-        return self.post(self.endpoint("mia_enrollment_complete_endpoint", "/enroll/complete"),
-                         json={**self.client_auth(), "enrollment_session": session,
-                               "pin_public_key": dict(pin_jwk)})
+        return self.post(
+            self.endpoint("mia_enrollment_complete_endpoint", "/enroll/complete"),
+            json={
+                **self.client_auth(),
+                "enrollment_session": session,
+                "pin_public_key": dict(pin_jwk),
+            },
+        )
 
     def enroll(self, code: str) -> str:
         data = expect_status(self.begin(code), 200, "POST /enroll/begin")
@@ -362,24 +418,48 @@ class Agent:
         return authenticator_id
 
     # login (protocol §5) and DPoP (§6) --------------------------------------------------------
-    def auth_assertion(self, challenge: str, *, header: Overrides | None = None,
-                       claims: Overrides | None = None,
-                       key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    def auth_assertion(
+        self,
+        challenge: str,
+        *,
+        header: Overrides | None = None,
+        claims: Overrides | None = None,
+        key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> str:
         """The authenticator assertion; `key=new_key()` plays a wrong PIN."""
         assert self.pin_key is not None and self.authenticator_id is not None, "enroll first"
-        body = {"iss": self.client_id, "aud": self.issuer, "challenge": challenge,
-                "iat": now(), "amr": ["pin"]}
-        base_header = {"alg": "ES256", "typ": "authenticator-assertion+jwt",
-                       "kid": self.authenticator_id}
+        body = {
+            "iss": self.client_id,
+            "aud": self.issuer,
+            "challenge": challenge,
+            "iat": now(),
+            "amr": ["pin"],
+        }
+        base_header = {
+            "alg": "ES256",
+            "typ": "authenticator-assertion+jwt",
+            "kid": self.authenticator_id,
+        }
         return encode_jws(merge(base_header, header), merge(body, claims), key or self.pin_key)
 
-    def dpop(self, method: str, url: str, *, access_token: str | None = None,
-             header: Overrides | None = None, claims: Overrides | None = None,
-             key: ec.EllipticCurvePrivateKey | None = None) -> str:
+    def dpop(
+        self,
+        method: str,
+        url: str,
+        *,
+        access_token: str | None = None,
+        header: Overrides | None = None,
+        claims: Overrides | None = None,
+        key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> str:
         signer = key or self.dpop_key
         base_header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(signer.public_key())}
-        body: dict[str, Any] = {"jti": secrets.token_urlsafe(24), "htm": method, "htu": url,
-                                "iat": now()}
+        body: dict[str, Any] = {
+            "jti": secrets.token_urlsafe(24),
+            "htm": method,
+            "htu": url,
+            "iat": now(),
+        }
         if access_token is not None:
             body["ath"] = ath(access_token)
         return encode_jws(merge(base_header, header), merge(body, claims), signer)
@@ -388,8 +468,13 @@ class Agent:
     def dpop_jkt(self) -> str:
         return jwk_thumbprint(public_jwk(self.dpop_key.public_key()))
 
-    def post_token(self, form: Mapping[str, str], *, dpop: str | _Drop | None = None,
-                   headers: Mapping[str, str] | None = None) -> requests.Response:
+    def post_token(
+        self,
+        form: Mapping[str, str],
+        *,
+        dpop: str | _Drop | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         """POST /token with a fresh valid proof unless `dpop` is given (DROP sends none)."""
         all_headers = dict(headers or {})
         if dpop is None:
@@ -398,13 +483,23 @@ class Agent:
             all_headers["DPoP"] = dpop
         return self.post(self.token_url, data=dict(form), headers=all_headers)
 
-    def login_form(self, assertion: str, *, client_assertion: str | None = None,
-                   extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        return {"grant_type": ASSERTION_GRANT, "assertion": assertion,
-                **self.client_auth(client_assertion), **(extra or {})}
+    def login_form(
+        self,
+        assertion: str,
+        *,
+        client_assertion: str | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        return {
+            "grant_type": ASSERTION_GRANT,
+            "assertion": assertion,
+            **self.client_auth(client_assertion),
+            **(extra or {}),
+        }
 
-    def login_response(self, *, dpop: str | _Drop | None = None,
-                       extra: Mapping[str, str] | None = None) -> requests.Response:
+    def login_response(
+        self, *, dpop: str | _Drop | None = None, extra: Mapping[str, str] | None = None
+    ) -> requests.Response:
         assertion = self.auth_assertion(self.challenge())
         return self.post_token(self.login_form(assertion, extra=extra), dpop=dpop)
 
@@ -416,16 +511,26 @@ class Agent:
                 raise CheckFailed(f"POST /token (login): no {member} in the answer")
         return data
 
-    def refresh_response(self, refresh_token: str, *,
-                         key: ec.EllipticCurvePrivateKey | None = None,
-                         dpop: str | None = None) -> requests.Response:
+    def refresh_response(
+        self,
+        refresh_token: str,
+        *,
+        key: ec.EllipticCurvePrivateKey | None = None,
+        dpop: str | None = None,
+    ) -> requests.Response:
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, **self.client_auth()}
         proof = dpop or self.dpop("POST", self.token_url, key=key)
         return self.post_token(form, dpop=proof)
 
     # protected API (protocol §8) --------------------------------------------------------------
-    def api(self, path: str, access_token: str, *, proof: str | _Drop | None = None,
-            scheme: str = "DPoP") -> requests.Response:
+    def api(
+        self,
+        path: str,
+        access_token: str,
+        *,
+        proof: str | _Drop | None = None,
+        scheme: str = "DPoP",
+    ) -> requests.Response:
         url = self.issuer + path
         headers = {"Authorization": f"{scheme} {access_token}"}
         if proof is None:
@@ -449,11 +554,20 @@ class Agent:
 
 # --- relying-party backend --------------------------------------------------------------------
 
+
 class RelyingParty:
     """The relying-party backend (client_secret_basic, RFC 6749 §2.3.1)."""
 
-    def __init__(self, *, http: requests.Session, issuer: str, metadata: Mapping[str, Any],
-                 client_id: str, client_secret: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        http: requests.Session,
+        issuer: str,
+        metadata: Mapping[str, Any],
+        client_id: str,
+        client_secret: str,
+        timeout: float = 10.0,
+    ) -> None:
         self.http = http
         self.issuer = issuer
         self.metadata = metadata
@@ -472,17 +586,23 @@ class RelyingParty:
         value = self.metadata.get("mia_enrollment_creation_endpoint")
         return value if isinstance(value, str) else self.issuer + "/rp/enrollments"
 
-    def create_enrollment_response(self, user_id: str, display_name: str = "Conformance User",
-                                   *, secret: str | None = None) -> requests.Response:
-        return self.http.post(self.enrollments_url, headers=self.basic(secret),
-                              timeout=self.timeout,
-                              json={"user_id": user_id, "display_name": display_name})
+    def create_enrollment_response(
+        self, user_id: str, display_name: str = "Conformance User", *, secret: str | None = None
+    ) -> requests.Response:
+        return self.http.post(
+            self.enrollments_url,
+            headers=self.basic(secret),
+            timeout=self.timeout,
+            json={"user_id": user_id, "display_name": display_name},
+        )
 
-    def create_enrollment(self, user_id: str | None = None,
-                          display_name: str = "Conformance User") -> dict[str, Any]:
+    def create_enrollment(
+        self, user_id: str | None = None, display_name: str = "Conformance User"
+    ) -> dict[str, Any]:
         user = user_id or f"conformance-{secrets.token_hex(6)}"
-        data = expect_status(self.create_enrollment_response(user, display_name), 201,
-                             "POST /rp/enrollments")
+        data = expect_status(
+            self.create_enrollment_response(user, display_name), 201, "POST /rp/enrollments"
+        )
         for member in ("enrollment_id", "enrollment_uri", "status_url"):
             if not isinstance(data.get(member), str):
                 raise CheckFailed(f"POST /rp/enrollments: no {member} in the answer")
@@ -516,16 +636,19 @@ def enrollment_code(enrollment_uri: str) -> str:
     return codes[0]
 
 
-def expect_device_error(action: Callable[[], object], code: str, what: str,
-                        status: int | None = None) -> ServerError:
+def expect_device_error(
+    action: Callable[[], object], code: str, what: str, status: int | None = None
+) -> ServerError:
     """Run a simulator step that must end in the catalogue error `code` (its exact status)."""
     expected_status = status if status is not None else CATALOGUE[code].status
     try:
         action()
     except ServerError as exc:
         if exc.code != code or exc.status != expected_status:
-            raise CheckFailed(f"{what}: expected HTTP {expected_status} {code}, got "
-                              f"HTTP {exc.status} {exc.code} {exc.description}") from None
+            raise CheckFailed(
+                f"{what}: expected HTTP {expected_status} {code}, got "
+                f"HTTP {exc.status} {exc.code} {exc.description}"
+            ) from None
         return exc
     raise CheckFailed(f"{what}: accepted, expected HTTP {expected_status} {code}")
 
@@ -539,14 +662,16 @@ class RawResponse:
         return json.loads(self.body)
 
 
-def raw_request(method: str, url: str, body: bytes, headers: list[tuple[str, str]],
-                timeout: float = 10.0) -> RawResponse:
+def raw_request(
+    method: str, url: str, body: bytes, headers: list[tuple[str, str]], timeout: float = 10.0
+) -> RawResponse:
     """One HTTP request with exactly these header lines (repeated names stay repeated)."""
     import http.client
 
     parts = urllib.parse.urlsplit(url)
-    conn_class = (http.client.HTTPSConnection if parts.scheme == "https"
-                  else http.client.HTTPConnection)
+    conn_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
     conn = conn_class(parts.netloc, timeout=timeout)
     try:
         conn.putrequest(method, parts.path + (f"?{parts.query}" if parts.query else ""))

@@ -42,8 +42,10 @@ def default_spec_base() -> str:
 
 def summary_line(run: RunResult) -> str:
     s = run.summary
-    return (f"{len(run.results)} checks in {run.duration_s:.1f} s: {s['passed']} passed, "
-            f"{s['failed']} failed, {s['warnings']} warnings, {s['skipped']} skipped")
+    return (
+        f"{len(run.results)} checks in {run.duration_s:.1f} s: {s['passed']} passed, "
+        f"{s['failed']} failed, {s['warnings']} warnings, {s['skipped']} skipped"
+    )
 
 
 def spec_file(section: str) -> str | None:
@@ -57,9 +59,16 @@ def to_json(run: RunResult) -> dict[str, Any]:
         "duration_s": run.duration_s,
         "summary": run.summary,
         "checks": [
-            {"id": r.id, "section": r.section, "title": r.title, "result": r.result.value,
-             "reason": r.reason, "duration_ms": r.duration_ms, "chapter": r.chapter,
-             "spec_file": spec_file(r.section)}
+            {
+                "id": r.id,
+                "section": r.section,
+                "title": r.title,
+                "result": r.result.value,
+                "reason": r.reason,
+                "duration_ms": r.duration_ms,
+                "chapter": r.chapter,
+                "spec_file": spec_file(r.section),
+            }
             for r in run.results
         ],
     }
@@ -70,8 +79,10 @@ def _row(result: CheckResult, spec_base: str) -> str:
     section = html.escape(result.section)
     if file:
         href = html.escape(f"{spec_base}{file}", quote=True)
-        section_cell = f'<a href="{href}" title="docs/spec/{file}">§{section}</a>' \
-                       f'<br><small>{html.escape(file)}</small>'
+        section_cell = (
+            f'<a href="{href}" title="docs/spec/{file}">§{section}</a>'
+            f"<br><small>{html.escape(file)}</small>"
+        )
     else:
         section_cell = f"§{section}"
     colour = COLOURS[result.result]
@@ -96,7 +107,7 @@ def to_html(run: RunResult, *, spec_base: str = "../docs/spec/") -> str:
         tally = " · ".join(f"{n} {o.value.lower()}" for o, n in counts.items() if n)
         title = html.escape(CHAPTER_TITLES.get(chapter, chapter))
         sections.append(
-            f'<section><h2>{title} <small>({tally})</small></h2><table>'
+            f"<section><h2>{title} <small>({tally})</small></h2><table>"
             "<thead><tr><th>result</th><th>check</th><th>spec</th><th>title</th>"
             "<th>reason</th><th>ms</th></tr></thead><tbody>"
             + "".join(_row(r, spec_base) for r in rows)
@@ -106,8 +117,12 @@ def to_html(run: RunResult, *, spec_base: str = "../docs/spec/") -> str:
     verdict_colour = COLOURS[Outcome.FAILED if run.failed else Outcome.PASSED]
     cards = "".join(
         f'<div class="card" style="border-color:{COLOURS[o]}"><b>{summary[k]}</b>{k}</div>'
-        for o, k in ((Outcome.PASSED, "passed"), (Outcome.FAILED, "failed"),
-                     (Outcome.WARNING, "warnings"), (Outcome.SKIPPED, "skipped"))
+        for o, k in (
+            (Outcome.PASSED, "passed"),
+            (Outcome.FAILED, "failed"),
+            (Outcome.WARNING, "warnings"),
+            (Outcome.SKIPPED, "skipped"),
+        )
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -137,8 +152,9 @@ tr.failed {{ background: #fce8e6; }} tr.warning {{ background: #fef7e0; }}
 """
 
 
-def write_reports(run: RunResult, directory: Path, *,
-                  spec_base: str = "../docs/spec/") -> tuple[Path, Path]:
+def write_reports(
+    run: RunResult, directory: Path, *, spec_base: str = "../docs/spec/"
+) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / "conformance.json"
     html_path = directory / "conformance.html"

@@ -25,14 +25,19 @@ class RunResult:
     def start(cls, target: str) -> RunResult:
         """An empty run against `target`, stamped with the current UTC time."""
         started = dt.datetime.now(dt.UTC)
-        return cls(target=target,
-                   started_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"))
+        return cls(
+            target=target, started_at=started.isoformat(timespec="seconds").replace("+00:00", "Z")
+        )
 
     @property
     def summary(self) -> dict[str, int]:
         counts = {"passed": 0, "failed": 0, "warnings": 0, "skipped": 0}
-        key = {Outcome.PASSED: "passed", Outcome.FAILED: "failed",
-               Outcome.WARNING: "warnings", Outcome.SKIPPED: "skipped"}
+        key = {
+            Outcome.PASSED: "passed",
+            Outcome.FAILED: "failed",
+            Outcome.WARNING: "warnings",
+            Outcome.SKIPPED: "skipped",
+        }
         for result in self.results:
             counts[key[result.result]] += 1
         return counts
@@ -70,8 +75,9 @@ def execute(check: Check, ctx: Context) -> tuple[Outcome, str]:
     return Outcome.PASSED, ""
 
 
-def expect(check_id: str, outcome: Outcome, reason: str,
-           expected_failures: dict[str, str]) -> tuple[Outcome, str]:
+def expect(
+    check_id: str, outcome: Outcome, reason: str, expected_failures: dict[str, str]
+) -> tuple[Outcome, str]:
     """The reported outcome: a listed check that fails, or passes anyway, is a WARNING."""
     if check_id in expected_failures:
         why = expected_failures[check_id]
@@ -83,8 +89,9 @@ def expect(check_id: str, outcome: Outcome, reason: str,
 
 
 def result_of(check: Check, outcome: Outcome, reason: str, duration_ms: int) -> CheckResult:
-    return CheckResult(check.id, check.section, check.title, check.chapter, outcome, reason,
-                       duration_ms)
+    return CheckResult(
+        check.id, check.section, check.title, check.chapter, outcome, reason, duration_ms
+    )
 
 
 def run_check(check: Check, ctx: Context, expected_failures: dict[str, str]) -> CheckResult:
@@ -95,8 +102,9 @@ def run_check(check: Check, ctx: Context, expected_failures: dict[str, str]) -> 
     return result_of(check, outcome, reason, duration_ms)
 
 
-def run(ctx: Context, *, only: Iterable[str] | None = None,
-        progress: Progress | None = None) -> RunResult:
+def run(
+    ctx: Context, *, only: Iterable[str] | None = None, progress: Progress | None = None
+) -> RunResult:
     checks = select(load_checks(), only)
     run_result = RunResult.start(ctx.issuer)
     clock = time.perf_counter()

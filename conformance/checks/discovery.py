@@ -24,8 +24,10 @@ ENDPOINTS: dict[str, str] = {
 }
 
 REQUIRED_LISTS: dict[str, set[str]] = {
-    "grant_types_supported": {"urn:mia:params:oauth:grant-type:authenticator-assertion",
-                              "refresh_token"},
+    "grant_types_supported": {
+        "urn:mia:params:oauth:grant-type:authenticator-assertion",
+        "refresh_token",
+    },
     "token_endpoint_auth_methods_supported": {"private_key_jwt", "client_secret_basic"},
     "introspection_endpoint_auth_methods_supported": {"private_key_jwt", "client_secret_basic"},
     "revocation_endpoint_auth_methods_supported": {"private_key_jwt", "client_secret_basic"},
@@ -33,14 +35,19 @@ REQUIRED_LISTS: dict[str, set[str]] = {
 }
 
 # Only ES256 may be offered (spec §1.3): a list with anything else advertises a weaker algorithm.
-ES256_ONLY = ("token_endpoint_auth_signing_alg_values_supported",
-              "dpop_signing_alg_values_supported")
+ES256_ONLY = (
+    "token_endpoint_auth_signing_alg_values_supported",
+    "dpop_signing_alg_values_supported",
+)
 
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k", "oth")
 
 
-@check("DISC-METADATA", section="1.1",
-       title="Metadata lists the issuer, every endpoint and the supported algorithms")
+@check(
+    "DISC-METADATA",
+    section="1.1",
+    title="Metadata lists the issuer, every endpoint and the supported algorithms",
+)
 def metadata_members(ctx: Context) -> None:
     resp = ctx.get(DISCOVERY_PATH)
     data = expect_status(resp, 200, f"GET {DISCOVERY_PATH}")
@@ -68,9 +75,13 @@ def metadata_members(ctx: Context) -> None:
     if not isinstance(policy, dict):
         problems.append("mia_pin_policy must be an object")
     else:
-        for member, kind in (("length", int), ("max_failed_attempts", int),
-                             ("disallow_sequences", bool), ("disallow_repeats", bool),
-                             ("blocklist", list)):
+        for member, kind in (
+            ("length", int),
+            ("max_failed_attempts", int),
+            ("disallow_sequences", bool),
+            ("disallow_repeats", bool),
+            ("blocklist", list),
+        ):
             if not isinstance(policy.get(member), kind):
                 problems.append(f"mia_pin_policy.{member} must be a {kind.__name__}")
     if problems:
@@ -98,8 +109,11 @@ def _jwk_problems(jwk: Any, index: int) -> list[str]:
     return problems
 
 
-@check("DISC-JWKS", section="1.2",
-       title="JWKS publishes EC P-256 public keys with kid, use and alg, and no private members")
+@check(
+    "DISC-JWKS",
+    section="1.2",
+    title="JWKS publishes EC P-256 public keys with kid, use and alg, and no private members",
+)
 def jwks_shape(ctx: Context) -> None:
     url = ctx.endpoint("jwks_uri", "/jwks.json")
     data = expect_status(ctx.get(url), 200, "GET jwks_uri")

@@ -37,8 +37,9 @@ def _login_with(ctx: Context, proof: str | Dropped, what: str) -> None:
     expect_error(resp, "invalid_dpop_proof", what=what)
 
 
-def _proof(ctx: Context, *, header: Overrides | None = None,
-           claims: Overrides | None = None) -> str:
+def _proof(
+    ctx: Context, *, header: Overrides | None = None, claims: Overrides | None = None
+) -> str:
     agent = ctx.shared_agent()
     return agent.dpop("POST", agent.token_url, header=header, claims=claims)
 
@@ -48,24 +49,31 @@ def missing(ctx: Context) -> None:
     _login_with(ctx, DROP, "token request without DPoP header")
 
 
-@check("DPOP-TWO-HEADERS", section="6.2",
-       title="A token request with two DPoP headers is refused")
+@check("DPOP-TWO-HEADERS", section="6.2", title="A token request with two DPoP headers is refused")
 def two_headers(ctx: Context) -> None:
     agent = ctx.shared_agent()
     form = agent.login_form(agent.auth_assertion(agent.challenge()))
     body = urllib.parse.urlencode(form).encode()
-    resp = raw_request("POST", agent.token_url, body, [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("DPoP", _proof(ctx)),
-        ("DPoP", _proof(ctx)),
-    ], timeout=ctx.config.timeout_s)
+    resp = raw_request(
+        "POST",
+        agent.token_url,
+        body,
+        [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("DPoP", _proof(ctx)),
+            ("DPoP", _proof(ctx)),
+        ],
+        timeout=ctx.config.timeout_s,
+    )
     try:
         error = resp.json().get("error")
     except (ValueError, AttributeError):
         error = None
     if resp.status != 400 or error != "invalid_dpop_proof":
-        raise CheckFailed(f"two DPoP headers: expected HTTP 400 invalid_dpop_proof, got HTTP "
-                          f"{resp.status} {resp.body[:200]!r}")
+        raise CheckFailed(
+            f"two DPoP headers: expected HTTP 400 invalid_dpop_proof, got HTTP "
+            f"{resp.status} {resp.body[:200]!r}"
+        )
 
 
 @check("DPOP-TYP", section="6.2", title="A DPoP proof without typ dpop+jwt is refused")
@@ -78,32 +86,43 @@ def alg_none(ctx: Context) -> None:
     _login_with(ctx, resign_unsigned(_proof(ctx), {"alg": "none"}), "DPoP proof with alg none")
 
 
-@check("DPOP-HS256", section="6.2",
-       title="A DPoP proof MACed with HS256 keyed by its own public key is refused")
+@check(
+    "DPOP-HS256",
+    section="6.2",
+    title="A DPoP proof MACed with HS256 keyed by its own public key is refused",
+)
 def hs256(ctx: Context) -> None:
     agent = ctx.shared_agent()
     secret = public_key_pem(public_jwk(agent.dpop_key.public_key()))
     _login_with(ctx, hs256_with_secret(_proof(ctx), secret), "DPoP proof with HS256")
 
 
-@check("DPOP-SIGNATURE", section="6.2",
-       title="A DPoP proof not signed by the key in its jwk header is refused")
+@check(
+    "DPOP-SIGNATURE",
+    section="6.2",
+    title="A DPoP proof not signed by the key in its jwk header is refused",
+)
 def bad_signature(ctx: Context) -> None:
     agent = ctx.shared_agent()
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(agent.dpop_key.public_key())}
-    claims = {"jti": secrets.token_urlsafe(24),
-              "htm": "POST", "htu": agent.token_url, "iat": now()}
+    claims = {"jti": secrets.token_urlsafe(24), "htm": "POST", "htu": agent.token_url, "iat": now()}
     _login_with(ctx, encode_jws(header, claims, new_key()), "DPoP proof signed by another key")
 
 
-@check("DPOP-JWK-PRIVATE", section="6.2",
-       title="A DPoP proof whose jwk contains the private key (d) is refused")
+@check(
+    "DPOP-JWK-PRIVATE",
+    section="6.2",
+    title="A DPoP proof whose jwk contains the private key (d) is refused",
+)
 def private_jwk(ctx: Context) -> None:
     agent = ctx.shared_agent()
     jwk = public_jwk(agent.dpop_key.public_key())
     d = agent.dpop_key.private_numbers().private_value.to_bytes(32, "big")
-    _login_with(ctx, _proof(ctx, header={"jwk": {**jwk, "d": b64u_encode(d)}}),
-                "DPoP proof with a private jwk")
+    _login_with(
+        ctx,
+        _proof(ctx, header={"jwk": {**jwk, "d": b64u_encode(d)}}),
+        "DPoP proof with a private jwk",
+    )
 
 
 @check("DPOP-HTM", section="6.2", title="A DPoP proof for another HTTP method is refused")
@@ -113,8 +132,11 @@ def htm(ctx: Context) -> None:
 
 @check("DPOP-HTU", section="6.2", title="A DPoP proof for another URI (path) is refused")
 def htu(ctx: Context) -> None:
-    _login_with(ctx, _proof(ctx, claims={"htu": ctx.issuer + "/introspect"}),
-                "DPoP proof with htu of another endpoint")
+    _login_with(
+        ctx,
+        _proof(ctx, claims={"htu": ctx.issuer + "/introspect"}),
+        "DPoP proof with htu of another endpoint",
+    )
 
 
 @check("DPOP-IAT-OLD", section="6.2", title="A DPoP proof issued 5 minutes ago is refused")
@@ -122,8 +144,9 @@ def iat_old(ctx: Context) -> None:
     _login_with(ctx, _proof(ctx, claims={"iat": now() - 300}), "DPoP proof with old iat")
 
 
-@check("DPOP-IAT-FUTURE", section="6.2",
-       title="A DPoP proof issued 5 minutes in the future is refused")
+@check(
+    "DPOP-IAT-FUTURE", section="6.2", title="A DPoP proof issued 5 minutes in the future is refused"
+)
 def iat_future(ctx: Context) -> None:
     _login_with(ctx, _proof(ctx, claims={"iat": now() + 300}), "DPoP proof with future iat")
 
@@ -135,4 +158,3 @@ def jti_replay(ctx: Context) -> None:
     first = agent.post_token(agent.login_form(agent.auth_assertion(agent.challenge())), dpop=proof)
     expect_status(first, 200, "first login with the proof")
     _login_with(ctx, proof, "second login with the same DPoP proof")
-

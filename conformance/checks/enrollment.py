@@ -18,8 +18,11 @@ from conformance.registry import check
 from conformance.results import CheckFailed
 
 
-@check("ENR-CREATE", section="4.2",
-       title="The relying party creates an enrollment whose QR image carries the enrollment URI")
+@check(
+    "ENR-CREATE",
+    section="4.2",
+    title="The relying party creates an enrollment whose QR image carries the enrollment URI",
+)
 def create(ctx: Context) -> None:
     from simulator import qr
 
@@ -51,8 +54,11 @@ def create(ctx: Context) -> None:
         raise CheckFailed("; ".join(problems))
 
 
-@check("ENR-STATUS", section="4.5",
-       title="A device scans the QR image and enrolls; the RP status goes pending -> completed")
+@check(
+    "ENR-STATUS",
+    section="4.5",
+    title="A device scans the QR image and enrolls; the RP status goes pending -> completed",
+)
 def status_pending_completed(ctx: Context) -> None:
     device = ctx.new_device()
     device.register_app()
@@ -69,8 +75,11 @@ def status_pending_completed(ctx: Context) -> None:
         raise CheckFailed(f"after enrollment the status must be completed, got {done!r}")
 
 
-@check("ENR-PIN-POLICY", section="4.1",
-       title="The PIN policy in the enrollment begin response is the one published in discovery")
+@check(
+    "ENR-PIN-POLICY",
+    section="4.1",
+    title="The PIN policy in the enrollment begin response is the one published in discovery",
+)
 def pin_policy_published(ctx: Context) -> None:
     published = ctx.metadata.get("mia_pin_policy")
     owner = ctx.registered_agent()
@@ -80,14 +89,22 @@ def pin_policy_published(ctx: Context) -> None:
         raise CheckFailed(
             f"enrollment begin sends {body.get('pin_policy')!r}, discovery says {published!r}"
         )
-    for member in ("length", "max_failed_attempts", "disallow_sequences", "disallow_repeats",
-                   "blocklist"):
+    for member in (
+        "length",
+        "max_failed_attempts",
+        "disallow_sequences",
+        "disallow_repeats",
+        "blocklist",
+    ):
         if member not in published:
             raise CheckFailed(f"the PIN policy lacks {member}")
 
 
-@check("ENR-CODE-REUSE", section="4.3",
-       title="An enrollment code is accepted only once: invalid_enrollment_code")
+@check(
+    "ENR-CODE-REUSE",
+    section="4.3",
+    title="An enrollment code is accepted only once: invalid_enrollment_code",
+)
 def code_reuse(ctx: Context) -> None:
     code = enrollment_code(ctx.new_enrollment()["enrollment_uri"])
     first, second = ctx.registered_agent(), ctx.registered_agent()
@@ -95,22 +112,34 @@ def code_reuse(ctx: Context) -> None:
     expect_error(second.begin(code), "invalid_enrollment_code", what="second scan of the code")
 
 
-@check("ENR-CODE-UNKNOWN", section="4.3",
-       title="An enrollment code the server never issued is refused: invalid_enrollment_code")
+@check(
+    "ENR-CODE-UNKNOWN",
+    section="4.3",
+    title="An enrollment code the server never issued is refused: invalid_enrollment_code",
+)
 def code_unknown(ctx: Context) -> None:
     agent = ctx.registered_agent()
-    expect_error(agent.begin(b64u_encode(secrets.token_bytes(32))), "invalid_enrollment_code",
-                 what="scan of an unknown code")
+    expect_error(
+        agent.begin(b64u_encode(secrets.token_bytes(32))),
+        "invalid_enrollment_code",
+        what="scan of an unknown code",
+    )
 
 
-@check("ENR-CODE-EXPIRED", section="4.3",
-       title="An expired enrollment code is refused: invalid_enrollment_code")
+@check(
+    "ENR-CODE-EXPIRED",
+    section="4.3",
+    title="An expired enrollment code is refused: invalid_enrollment_code",
+)
 def code_expired(ctx: Context) -> None:
     enrollment = ctx.new_enrollment()
     agent = ctx.registered_agent()
     ctx.wait_for_expiry(enrollment.get("expires_in"), "the enrollment code")
-    expect_error(agent.begin(enrollment_code(enrollment["enrollment_uri"])),
-                 "invalid_enrollment_code", what="scan of an expired code")
+    expect_error(
+        agent.begin(enrollment_code(enrollment["enrollment_uri"])),
+        "invalid_enrollment_code",
+        what="scan of an expired code",
+    )
 
 
 def _session(ctx: Context) -> tuple[str, Agent]:
@@ -123,13 +152,19 @@ def _session(ctx: Context) -> tuple[str, Agent]:
     return session, owner
 
 
-@check("ENR-SESSION-OTHER-CLIENT", section="4.4",
-       title="An enrollment session cannot be completed by another client")
+@check(
+    "ENR-SESSION-OTHER-CLIENT",
+    section="4.4",
+    title="An enrollment session cannot be completed by another client",
+)
 def session_other_client(ctx: Context) -> None:
     session, _ = _session(ctx)
     thief = ctx.registered_agent()
-    expect_error(thief.complete(session), "invalid_enrollment_code",
-                 what="completion by a client that did not scan the code")
+    expect_error(
+        thief.complete(session),
+        "invalid_enrollment_code",
+        what="completion by a client that did not scan the code",
+    )
 
 
 @check("ENR-SESSION-REUSE", section="4.4", title="An enrollment session completes only once")

@@ -25,8 +25,11 @@ from conformance.results import CheckFailed, CheckSkipped
 PARALLEL_WRONG_PINS = 50
 
 
-@check("LOGIN-HAPPY", section="5.5",
-       title="PIN login returns a DPoP-bound RFC 9068 access token and a refresh token")
+@check(
+    "LOGIN-HAPPY",
+    section="5.5",
+    title="PIN login returns a DPoP-bound RFC 9068 access token and a refresh token",
+)
 def login_happy(ctx: Context) -> None:
     device, _ = ctx.enrolled_device()
     tokens = device.login(pin=ctx.valid_pin)
@@ -35,7 +38,8 @@ def login_happy(ctx: Context) -> None:
     agent = ctx.shared_agent()
     challenge = expect_status(agent.post_challenge(), 201, "POST /login/challenge")
     if not isinstance(challenge.get("challenge"), str) or not isinstance(
-            challenge.get("expires_in"), int):
+        challenge.get("expires_in"), int
+    ):
         raise CheckFailed(f"challenge answer must have challenge and expires_in: {challenge!r}")
     resp = agent.post_token(agent.login_form(agent.auth_assertion(challenge["challenge"])))
     data = expect_status(resp, 200, "POST /token (login)")
@@ -65,63 +69,103 @@ def login_happy(ctx: Context) -> None:
         raise CheckFailed("; ".join(problems))
 
 
-@check("LOGIN-CHALLENGE-REUSE", section="5.2",
-       title="A login challenge is accepted only once: invalid_grant")
+@check(
+    "LOGIN-CHALLENGE-REUSE",
+    section="5.2",
+    title="A login challenge is accepted only once: invalid_grant",
+)
 def challenge_reuse(ctx: Context) -> None:
     agent = ctx.shared_agent()
     challenge = agent.challenge()
-    expect_status(agent.post_token(agent.login_form(agent.auth_assertion(challenge))), 200,
-                  "first login with the challenge")
-    expect_error(agent.post_token(agent.login_form(agent.auth_assertion(challenge))),
-                 "invalid_grant", what="second login with the same challenge")
+    expect_status(
+        agent.post_token(agent.login_form(agent.auth_assertion(challenge))),
+        200,
+        "first login with the challenge",
+    )
+    expect_error(
+        agent.post_token(agent.login_form(agent.auth_assertion(challenge))),
+        "invalid_grant",
+        what="second login with the same challenge",
+    )
 
 
-@check("LOGIN-CHALLENGE-OTHER-CLIENT", section="5.2",
-       title="A challenge issued to another client is refused: invalid_grant")
+@check(
+    "LOGIN-CHALLENGE-OTHER-CLIENT",
+    section="5.2",
+    title="A challenge issued to another client is refused: invalid_grant",
+)
 def challenge_other_client(ctx: Context) -> None:
     agent = ctx.shared_agent()
     other = ctx.registered_agent()
     challenge = other.challenge()
-    expect_error(agent.post_token(agent.login_form(agent.auth_assertion(challenge))),
-                 "invalid_grant", what="login with another client's challenge")
+    expect_error(
+        agent.post_token(agent.login_form(agent.auth_assertion(challenge))),
+        "invalid_grant",
+        what="login with another client's challenge",
+    )
 
 
-@check("LOGIN-CHALLENGE-EXPIRED", section="5.2",
-       title="An expired login challenge is refused: invalid_grant")
+@check(
+    "LOGIN-CHALLENGE-EXPIRED",
+    section="5.2",
+    title="An expired login challenge is refused: invalid_grant",
+)
 def challenge_expired(ctx: Context) -> None:
     agent = ctx.shared_agent()
     body = expect_status(agent.post_challenge(), 201, "POST /login/challenge")
     ctx.wait_for_expiry(body.get("expires_in"), "the login challenge")
-    expect_error(agent.post_token(agent.login_form(agent.auth_assertion(body["challenge"]))),
-                 "invalid_grant", what="login with an expired challenge")
+    expect_error(
+        agent.post_token(agent.login_form(agent.auth_assertion(body["challenge"]))),
+        "invalid_grant",
+        what="login with an expired challenge",
+    )
 
 
-@check("LOGIN-ASSERTION-TYP", section="5.3",
-       title="An authenticator assertion without typ authenticator-assertion+jwt is refused")
+@check(
+    "LOGIN-ASSERTION-TYP",
+    section="5.3",
+    title="An authenticator assertion without typ authenticator-assertion+jwt is refused",
+)
 def assertion_typ(ctx: Context) -> None:
     agent = ctx.shared_agent()
     assertion = agent.auth_assertion(agent.challenge(), header={"typ": "JWT"})
-    expect_error(agent.post_token(agent.login_form(assertion)), "invalid_grant",
-                 what="assertion with typ JWT")
+    expect_error(
+        agent.post_token(agent.login_form(assertion)),
+        "invalid_grant",
+        what="assertion with typ JWT",
+    )
 
 
-@check("LOGIN-ASSERTION-AUDIENCE", section="5.3",
-       title="An authenticator assertion for another audience is refused: invalid_grant")
+@check(
+    "LOGIN-ASSERTION-AUDIENCE",
+    section="5.3",
+    title="An authenticator assertion for another audience is refused: invalid_grant",
+)
 def assertion_audience(ctx: Context) -> None:
     agent = ctx.shared_agent()
-    assertion = agent.auth_assertion(agent.challenge(),
-                                     claims={"aud": "https://other-issuer.example"})
-    expect_error(agent.post_token(agent.login_form(assertion)), "invalid_grant",
-                 what="assertion with aud of another server")
+    assertion = agent.auth_assertion(
+        agent.challenge(), claims={"aud": "https://other-issuer.example"}
+    )
+    expect_error(
+        agent.post_token(agent.login_form(assertion)),
+        "invalid_grant",
+        what="assertion with aud of another server",
+    )
 
 
-@check("LOGIN-ASSERTION-ALG-NONE", section="1.3",
-       title="An unsigned authenticator assertion (alg none) is refused: invalid_grant")
+@check(
+    "LOGIN-ASSERTION-ALG-NONE",
+    section="1.3",
+    title="An unsigned authenticator assertion (alg none) is refused: invalid_grant",
+)
 def assertion_alg_none(ctx: Context) -> None:
     agent = ctx.shared_agent()
     assertion = resign_unsigned(agent.auth_assertion(agent.challenge()), {"alg": "none"})
-    expect_error(agent.post_token(agent.login_form(assertion)), "invalid_grant",
-                 what="assertion with alg none")
+    expect_error(
+        agent.post_token(agent.login_form(assertion)),
+        "invalid_grant",
+        what="assertion with alg none",
+    )
 
 
 def _wrong_pin(agent: Agent) -> requests.Response:
@@ -129,27 +173,34 @@ def _wrong_pin(agent: Agent) -> requests.Response:
     return agent.post_token(agent.login_form(assertion))
 
 
-@check("LOGIN-PIN-COUNTDOWN", section="5.4",
-       title="Wrong PINs count down attempts_remaining, lock at the limit, then refuse even "
-             "the right PIN")
+@check(
+    "LOGIN-PIN-COUNTDOWN",
+    section="5.4",
+    title="Wrong PINs count down attempts_remaining, lock at the limit, then refuse even "
+    "the right PIN",
+)
 def pin_countdown(ctx: Context) -> None:
     agent = ctx.enrolled_agent()
     limit = ctx.config.pin_limit
     for attempt in range(1, limit):
         body = expect_error(_wrong_pin(agent), "pin_incorrect", what=f"wrong PIN #{attempt}")
         if body.get("attempts_remaining") != limit - attempt:
-            raise CheckFailed(f"wrong PIN #{attempt}: attempts_remaining is "
-                              f"{body.get('attempts_remaining')!r}, expected {limit - attempt}")
+            raise CheckFailed(
+                f"wrong PIN #{attempt}: attempts_remaining is "
+                f"{body.get('attempts_remaining')!r}, expected {limit - attempt}"
+            )
     body = expect_error(_wrong_pin(agent), "authenticator_locked", what=f"wrong PIN #{limit}")
     if body.get("attempts_remaining") != 0:
-        raise CheckFailed(f"authenticator_locked must carry attempts_remaining 0, got "
-                          f"{body.get('attempts_remaining')!r}")
-    expect_error(agent.login_response(), "invalid_grant",
-                 what="right PIN after the authenticator was locked")
+        raise CheckFailed(
+            f"authenticator_locked must carry attempts_remaining 0, got "
+            f"{body.get('attempts_remaining')!r}"
+        )
+    expect_error(
+        agent.login_response(), "invalid_grant", what="right PIN after the authenticator was locked"
+    )
 
 
-@check("LOGIN-PIN-RESET", section="5.4",
-       title="A successful login resets the failure counter")
+@check("LOGIN-PIN-RESET", section="5.4", title="A successful login resets the failure counter")
 def pin_reset(ctx: Context) -> None:
     agent = ctx.enrolled_agent()
     limit = ctx.config.pin_limit
@@ -159,18 +210,25 @@ def pin_reset(ctx: Context) -> None:
     expect_status(agent.login_response(), 200, "login with the right PIN")
     body = expect_error(_wrong_pin(agent), "pin_incorrect", what="wrong PIN after a success")
     if body.get("attempts_remaining") != limit - 1:
-        raise CheckFailed(f"after a successful login attempts_remaining must restart at "
-                          f"{limit - 1}, got {body.get('attempts_remaining')!r}")
+        raise CheckFailed(
+            f"after a successful login attempts_remaining must restart at "
+            f"{limit - 1}, got {body.get('attempts_remaining')!r}"
+        )
 
 
-@check("LOGIN-PIN-PARALLEL", section="5.4",
-       title=f"{PARALLEL_WRONG_PINS} concurrent wrong PINs never get more than the limit of "
-             "counted answers and lock the authenticator")
+@check(
+    "LOGIN-PIN-PARALLEL",
+    section="5.4",
+    title=f"{PARALLEL_WRONG_PINS} concurrent wrong PINs never get more than the limit of "
+    "counted answers and lock the authenticator",
+)
 def pin_parallel(ctx: Context) -> None:
     agent = ctx.enrolled_agent()
     limit = ctx.config.pin_limit
-    forms = [agent.login_form(agent.auth_assertion(agent.challenge(), key=new_key()))
-             for _ in range(PARALLEL_WRONG_PINS)]
+    forms = [
+        agent.login_form(agent.auth_assertion(agent.challenge(), key=new_key()))
+        for _ in range(PARALLEL_WRONG_PINS)
+    ]
     proofs = [agent.dpop("POST", agent.token_url) for _ in forms]
     barrier = threading.Barrier(PARALLEL_WRONG_PINS)
 
@@ -178,8 +236,12 @@ def pin_parallel(ctx: Context) -> None:
         session = requests.Session()
         try:
             barrier.wait(timeout=30)
-            resp = session.post(agent.token_url, data=forms[index],
-                                headers={"DPoP": proofs[index]}, timeout=ctx.config.timeout_s)
+            resp = session.post(
+                agent.token_url,
+                data=forms[index],
+                headers={"DPoP": proofs[index]},
+                timeout=ctx.config.timeout_s,
+            )
             try:
                 error = str(resp.json().get("error"))
             except ValueError:
@@ -203,25 +265,37 @@ def pin_parallel(ctx: Context) -> None:
         problems.append("authenticator_locked was answered more than once")
     if problems:
         raise CheckFailed(f"{'; '.join(problems)} (answers: {dict(tally)})")
-    expect_error(agent.login_response(), "invalid_grant",
-                 what=f"right PIN after {PARALLEL_WRONG_PINS} concurrent wrong PINs")
+    expect_error(
+        agent.login_response(),
+        "invalid_grant",
+        what=f"right PIN after {PARALLEL_WRONG_PINS} concurrent wrong PINs",
+    )
 
 
-@check("LOGIN-APP-DISABLED", section="5.2",
-       title="A registered client whose app version was disabled since gets app_update_required")
+@check(
+    "LOGIN-APP-DISABLED",
+    section="5.2",
+    title="A registered client whose app version was disabled since gets app_update_required",
+)
 def app_disabled_after_registration(ctx: Context) -> None:
     # Needs a policy change after registration, which a black-box suite cannot make. The
     # fixture names such a client: {"client_id": ..., "client_key": "<PEM private key file>"}.
     fixture = ctx.config.fixtures.get("disabled_registered_client")
     if not isinstance(fixture, dict):
-        raise CheckSkipped("needs a client registered before its app version was disabled; "
-                           "configure fixtures.disabled_registered_client to run it")
+        raise CheckSkipped(
+            "needs a client registered before its app version was disabled; "
+            "configure fixtures.disabled_registered_client to run it"
+        )
     agent = ctx.new_agent()
     agent.client_id = str(fixture["client_id"])
     key = serialization.load_pem_private_key(
-        ctx.config.resolve(str(fixture["client_key"])).read_bytes(), password=None)
+        ctx.config.resolve(str(fixture["client_key"])).read_bytes(), password=None
+    )
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise CheckSkipped("fixtures.disabled_registered_client.client_key is not an EC key")
     agent.client_key = key
-    expect_error(agent.post_challenge(), "app_update_required",
-                 what="challenge for a client whose app version is disabled")
+    expect_error(
+        agent.post_challenge(),
+        "app_update_required",
+        what="challenge for a client whose app version is disabled",
+    )

@@ -28,8 +28,11 @@ def _b64u_len(value: object, nbytes: int) -> bool:
     return isinstance(value, str) and bool(B64U.match(value)) and len(b64u_decode(value)) == nbytes
 
 
-@check("REG-HAPPY", section="2.6",
-       title="A genuine app on a genuine device registers and gets a client_id")
+@check(
+    "REG-HAPPY",
+    section="2.6",
+    title="A genuine app on a genuine device registers and gets a client_id",
+)
 def register_happy(ctx: Context) -> None:
     device = ctx.new_device()
     client_id = device.register_app()
@@ -43,8 +46,9 @@ def register_happy(ctx: Context) -> None:
         problems.append("nonce must be b64u of 32 bytes")
     if not isinstance(nonce_body.get("expires_in"), int):
         problems.append("nonce answer lacks integer expires_in")
-    data = expect_status(agent.post_register(agent.attestation(nonce_body["nonce"])), 201,
-                         "POST /register")
+    data = expect_status(
+        agent.post_register(agent.attestation(nonce_body["nonce"])), 201, "POST /register"
+    )
     if not _b64u_len(data.get("client_id"), 16):
         problems.append(f"client_id must be b64u of 16 bytes, got {data.get('client_id')!r}")
     if data.get("token_endpoint_auth_method") != "private_key_jwt":
@@ -65,16 +69,22 @@ def nonce_reuse(ctx: Context) -> None:
     nonce = first.nonce()
     expect_status(first.post_register(first.attestation(nonce)), 201, "first registration")
     second = ctx.new_agent()
-    expect_error(second.post_register(second.attestation(nonce)), "invalid_nonce",
-                 what="second registration with the same nonce")
+    expect_error(
+        second.post_register(second.attestation(nonce)),
+        "invalid_nonce",
+        what="second registration with the same nonce",
+    )
 
 
 @check("REG-NONCE-UNKNOWN", section="2.3", title="A nonce the server never issued is refused")
 def nonce_unknown(ctx: Context) -> None:
     agent = ctx.new_agent()
     fake = b64u_encode(secrets.token_bytes(32))
-    expect_error(agent.post_register(agent.attestation(fake)), "invalid_nonce",
-                 what="registration with an unknown nonce")
+    expect_error(
+        agent.post_register(agent.attestation(fake)),
+        "invalid_nonce",
+        what="registration with an unknown nonce",
+    )
 
 
 @check("REG-NONCE-EXPIRED", section="2.3", title="An expired registration nonce is refused")
@@ -84,26 +94,38 @@ def nonce_expired(ctx: Context) -> None:
     body = expect_status(resp, 201, "POST /register/nonce")
     ctx.wait_for_expiry(body.get("expires_in"), "the registration nonce")
     # The attestation itself is fresh: only the nonce has expired.
-    expect_error(agent.post_register(agent.attestation(body["nonce"])), "invalid_nonce",
-                 what="registration with an expired nonce")
+    expect_error(
+        agent.post_register(agent.attestation(body["nonce"])),
+        "invalid_nonce",
+        what="registration with an expired nonce",
+    )
 
 
-@check("REG-APP-TAMPERED", section="2.5",
-       title="A repackaged build (other signing certificate) is refused: app_integrity_failed")
+@check(
+    "REG-APP-TAMPERED",
+    section="2.5",
+    title="A repackaged build (other signing certificate) is refused: app_integrity_failed",
+)
 def tampered_app(ctx: Context) -> None:
     device = ctx.new_device(app=AppBuild.tampered(version=ctx.app.version, app_id=ctx.app.app_id))
     expect_device_error(device.register_app, "app_integrity_failed", "tampered build")
 
 
-@check("REG-DEVICE-ROOTED", section="2.5",
-       title="A rooted device (basic integrity only) is refused: device_integrity_failed")
+@check(
+    "REG-DEVICE-ROOTED",
+    section="2.5",
+    title="A rooted device (basic integrity only) is refused: device_integrity_failed",
+)
 def rooted_device(ctx: Context) -> None:
     device = ctx.new_device(rooted=True)
     expect_device_error(device.register_app, "device_integrity_failed", "rooted device")
 
 
-@check("REG-DEVICE-EMULATOR", section="2.5",
-       title="An emulator (empty verdict) is refused: device_integrity_failed")
+@check(
+    "REG-DEVICE-EMULATOR",
+    section="2.5",
+    title="An emulator (empty verdict) is refused: device_integrity_failed",
+)
 def emulator(ctx: Context) -> None:
     device = ctx.new_device(emulator=True)
     expect_device_error(device.register_app, "device_integrity_failed", "emulator")
@@ -121,35 +143,52 @@ def _older(version: str) -> str:
     raise ValueError(f"no version below {version}")
 
 
-@check("REG-OS-OUTDATED", section="2.5",
-       title="An OS older than the policy minimum is refused: os_update_required")
+@check(
+    "REG-OS-OUTDATED",
+    section="2.5",
+    title="An OS older than the policy minimum is refused: os_update_required",
+)
 def os_outdated(ctx: Context) -> None:
     os_name, minimum = next(iter(ctx.config.min_os.items()))
     device = ctx.new_device(os_name=os_name, os_version=_older(minimum))
-    expect_device_error(device.register_app, "os_update_required",
-                        f"{os_name} {_older(minimum)} (minimum {minimum})")
+    expect_device_error(
+        device.register_app,
+        "os_update_required",
+        f"{os_name} {_older(minimum)} (minimum {minimum})",
+    )
 
 
-@check("REG-VERSION-DISABLED", section="2.5",
-       title="A disabled app version cannot register: app_update_required")
+@check(
+    "REG-VERSION-DISABLED",
+    section="2.5",
+    title="A disabled app version cannot register: app_update_required",
+)
 def version_disabled(ctx: Context) -> None:
     app = AppBuild.genuine(version=ctx.config.version_disabled, app_id=ctx.app.app_id)
     device = ctx.new_device(app=app)
-    expect_device_error(device.register_app, "app_update_required",
-                        f"version {ctx.config.version_disabled}")
+    expect_device_error(
+        device.register_app, "app_update_required", f"version {ctx.config.version_disabled}"
+    )
 
 
-@check("REG-VERSION-LOGIN-ONLY", section="2.5",
-       title="A login-only app version cannot register: app_update_required")
+@check(
+    "REG-VERSION-LOGIN-ONLY",
+    section="2.5",
+    title="A login-only app version cannot register: app_update_required",
+)
 def version_login_only(ctx: Context) -> None:
     app = AppBuild.genuine(version=ctx.config.version_login_only, app_id=ctx.app.app_id)
     device = ctx.new_device(app=app)
-    expect_device_error(device.register_app, "app_update_required",
-                        f"version {ctx.config.version_login_only}")
+    expect_device_error(
+        device.register_app, "app_update_required", f"version {ctx.config.version_login_only}"
+    )
 
 
-@check("REG-ATTESTATION-UNTRUSTED-CA", section="2.4",
-       title="An attestation chaining to an untrusted CA is refused: invalid_attestation")
+@check(
+    "REG-ATTESTATION-UNTRUSTED-CA",
+    section="2.4",
+    title="An attestation chaining to an untrusted CA is refused: invalid_attestation",
+)
 def untrusted_ca(ctx: Context) -> None:
     stranger = Attester.untrusted()
     device = ctx.new_device(platform_ca=stranger.ca)
@@ -169,17 +208,26 @@ def _change_payload_byte(token: str) -> str:
     return f"{head}.{b64u_encode(bytes(payload))}.{sig}"
 
 
-@check("REG-ATTESTATION-PAYLOAD-BYTE", section="2.4",
-       title="An attestation with one changed payload byte is refused: invalid_attestation")
+@check(
+    "REG-ATTESTATION-PAYLOAD-BYTE",
+    section="2.4",
+    title="An attestation with one changed payload byte is refused: invalid_attestation",
+)
 def attestation_changed_byte(ctx: Context) -> None:
     agent = ctx.new_agent()
     token = _change_payload_byte(agent.attestation(agent.nonce()))
-    expect_error(agent.post_register(token), "invalid_attestation",
-                 what="attestation with a changed os_version byte")
+    expect_error(
+        agent.post_register(token),
+        "invalid_attestation",
+        what="attestation with a changed os_version byte",
+    )
 
 
-@check("REG-ATTESTATION-TYP", section="2.4",
-       title="An attestation without typ platform-attestation+jwt is refused")
+@check(
+    "REG-ATTESTATION-TYP",
+    section="2.4",
+    title="An attestation without typ platform-attestation+jwt is refused",
+)
 def attestation_typ(ctx: Context) -> None:
     agent = ctx.new_agent()
     token = agent.attestation(agent.nonce(), header={"typ": "JWT"})
@@ -191,12 +239,18 @@ def attestation_expired(ctx: Context) -> None:
     agent = ctx.new_agent()
     t = now()
     token = agent.attestation(agent.nonce(), claims={"iat": t - 900, "exp": t - 600})
-    expect_error(agent.post_register(token), "invalid_attestation",
-                 what="attestation that expired 10 minutes ago")
+    expect_error(
+        agent.post_register(token),
+        "invalid_attestation",
+        what="attestation that expired 10 minutes ago",
+    )
 
 
-@check("REG-ATTESTATION-ALG-NONE", section="1.3",
-       title="An unsigned attestation (alg none) is refused: invalid_attestation")
+@check(
+    "REG-ATTESTATION-ALG-NONE",
+    section="1.3",
+    title="An unsigned attestation (alg none) is refused: invalid_attestation",
+)
 def attestation_alg_none(ctx: Context) -> None:
     agent = ctx.new_agent()
     token = resign_unsigned(agent.attestation(agent.nonce()), {"alg": "none"})
