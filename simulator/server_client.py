@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+from reference.core.discovery import ENDPOINT_PATHS
 from simulator.device_state import CLIENT_KEY
 from simulator.errors import ServerError
 from simulator.jws_builder import DEFAULT, Sentinel, drop_removed
@@ -20,18 +21,7 @@ from simulator.transport import HttpResponse
 CLIENT_ASSERTION_TYPE: Final = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 #: Default endpoint paths (spec §1), used only if discovery omits a member.
-DEFAULT_ENDPOINTS: Final[dict[str, str]] = {
-    "jwks_uri": "/jwks.json",
-    "token_endpoint": "/token",
-    "introspection_endpoint": "/introspect",
-    "revocation_endpoint": "/revoke",
-    "registration_endpoint": "/register",
-    "mia_registration_nonce_endpoint": "/register/nonce",
-    "mia_enrollment_begin_endpoint": "/enroll/begin",
-    "mia_enrollment_complete_endpoint": "/enroll/complete",
-    "mia_challenge_endpoint": "/login/challenge",
-    "mia_enrollment_creation_endpoint": "/rp/enrollments",
-}
+DEFAULT_ENDPOINTS: Final[dict[str, str]] = ENDPOINT_PATHS
 
 _WWW_AUTH_ERROR = re.compile(r'error="([^"]*)"')
 _WWW_AUTH_DESCRIPTION = re.compile(r'error_description="([^"]*)"')

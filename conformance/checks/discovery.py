@@ -8,20 +8,10 @@ from conformance.context import DISCOVERY_PATH, Context
 from conformance.protocol import expect_status
 from conformance.registry import check
 from conformance.results import CheckFailed
+from reference.core.discovery import ENDPOINT_PATHS
 from reference.core.jose import JoseError, jwk_thumbprint, public_key_from_jwk
 
-ENDPOINTS: dict[str, str] = {
-    "jwks_uri": "/jwks.json",
-    "token_endpoint": "/token",
-    "introspection_endpoint": "/introspect",
-    "revocation_endpoint": "/revoke",
-    "registration_endpoint": "/register",
-    "mia_registration_nonce_endpoint": "/register/nonce",
-    "mia_enrollment_begin_endpoint": "/enroll/begin",
-    "mia_enrollment_complete_endpoint": "/enroll/complete",
-    "mia_challenge_endpoint": "/login/challenge",
-    "mia_enrollment_creation_endpoint": "/rp/enrollments",
-}
+ENDPOINTS = ENDPOINT_PATHS
 
 REQUIRED_LISTS: dict[str, set[str]] = {
     "grant_types_supported": {

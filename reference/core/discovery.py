@@ -8,21 +8,25 @@ from reference.core.attestation import ATTESTATION_TYP
 from reference.core.settings import ServerContext
 from reference.core.token_endpoint import GRANT_TYPES
 
+#: Metadata member -> endpoint path under the issuer (spec §1.1).
+ENDPOINT_PATHS: dict[str, str] = {
+    "jwks_uri": "/jwks.json",
+    "token_endpoint": "/token",
+    "introspection_endpoint": "/introspect",
+    "revocation_endpoint": "/revoke",
+    "registration_endpoint": "/register",
+    "mia_registration_nonce_endpoint": "/register/nonce",
+    "mia_enrollment_begin_endpoint": "/enroll/begin",
+    "mia_enrollment_complete_endpoint": "/enroll/complete",
+    "mia_challenge_endpoint": "/login/challenge",
+    "mia_enrollment_creation_endpoint": "/rp/enrollments",
+}
+
 
 def authorization_server_metadata(ctx: ServerContext) -> dict[str, Any]:
-    endpoint = ctx.settings.endpoint
     return {
         "issuer": ctx.settings.issuer,
-        "jwks_uri": endpoint("/jwks.json"),
-        "token_endpoint": endpoint("/token"),
-        "introspection_endpoint": endpoint("/introspect"),
-        "revocation_endpoint": endpoint("/revoke"),
-        "registration_endpoint": endpoint("/register"),
-        "mia_registration_nonce_endpoint": endpoint("/register/nonce"),
-        "mia_enrollment_begin_endpoint": endpoint("/enroll/begin"),
-        "mia_enrollment_complete_endpoint": endpoint("/enroll/complete"),
-        "mia_challenge_endpoint": endpoint("/login/challenge"),
-        "mia_enrollment_creation_endpoint": endpoint("/rp/enrollments"),
+        **{member: ctx.settings.endpoint(path) for member, path in ENDPOINT_PATHS.items()},
         "mia_resources": list(ctx.settings.resources),
         "grant_types_supported": list(GRANT_TYPES),
         "response_types_supported": [],
