@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from flask import Flask
+from flask import Flask, Response
 
 from reference.config import AppConfig
 from reference.core.clock import Clock, SystemClock
@@ -105,4 +105,10 @@ def create_app(
     app.register_blueprint(demo_blueprint)
     register_error_handlers(app)
     install_request_logging(app)
+
+    @app.after_request
+    def _no_sniffing(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     return app

@@ -50,6 +50,16 @@ def _user() -> dict[str, Any] | None:
     return user if isinstance(user, dict) else None
 
 
+@blueprint.after_request
+def _page_headers(response: Response) -> Response:
+    # The enrollment QR code must never be framed by another site (QR-jacking, clickjacking).
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blueprint.app_context_processor
 def _template_helpers() -> dict[str, Any]:
     return {"csrf_token": _csrf_token, "current_user": _user}

@@ -49,7 +49,10 @@ def test_enrollment_status_is_private_to_the_session(sqlite_server: RunningServe
         "/demo/login", data={"csrf": csrf, "username": "alice", "password": "alice-password"}
     )
     csrf = _csrf(owner.get("/demo/devices").get_data(as_text=True))  # a new session, a new token
-    page = owner.post("/demo/enrollments", data={"csrf": csrf}).get_data(as_text=True)
+    response = owner.post("/demo/enrollments", data={"csrf": csrf})
+    assert response.headers["X-Frame-Options"] == "DENY"  # the QR code cannot be framed
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    page = response.get_data(as_text=True)
     status_path = re.search(r'fetch\("([^"]+/status)"\)', page)
     assert status_path
     assert owner.get(status_path.group(1)).json == {"status": "pending"}
