@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +28,19 @@ from simulator.platform import AppBuild, PlatformCA
 from simulator.transport import HttpTransport
 
 PIN = "27182"
+
+SHORT_LIFETIMES = {
+    "registration_nonce": 2,
+    "enrollment_code": 2,
+    "login_challenge": 2,
+    "access_token": 2,
+}
+EXPIRY_CHECKS = (
+    "REG-NONCE-EXPIRED",
+    "ENR-CODE-EXPIRED",
+    "LOGIN-CHALLENGE-EXPIRED",
+    "API-TOKEN-EXPIRED",
+)
 WRONG_PIN = "31415"
 
 
@@ -43,7 +56,9 @@ def _say(step: str, detail: str = "") -> None:
 
 
 @contextmanager
-def running_server(data_dir: Path, port: int, ca_root: Path) -> Iterator[str]:
+def running_server(
+    data_dir: Path, port: int, ca_root: Path, lifetimes: Mapping[str, int] | None = None
+) -> Iterator[str]:
     """Run `python -m reference serve` on SQLite in `data_dir` until the block ends."""
     issuer = f"http://127.0.0.1:{port}"
     env = {
@@ -52,6 +67,7 @@ def running_server(data_dir: Path, port: int, ca_root: Path) -> Iterator[str]:
         "MIA_DATA_DIR": str(data_dir),
         "MIA_ISSUER": issuer,
         "MIA_TRUSTED_ROOTS": str(ca_root),
+        **{f"MIA_LIFETIME_{name.upper()}": str(value) for name, value in (lifetimes or {}).items()},
     }
     env.pop("MIA_DATABASE_URL", None)
     log_path = data_dir / "server.log"
@@ -167,7 +183,7 @@ def walk_flows(issuer: str, ca: PlatformCA) -> None:
     _say("logged out", "refresh token family revoked")
 
 
-def run_conformance(issuer: str, ca_dir: Path, report_dir: Path) -> int:
+def run_conformance(issuer: str, ca_dir: Path, report_dir: Path, only: Sequence[str] = ()) -> int:
     from conformance.cli import main as conformance_main
 
     print(f"\nConformance suite against {issuer}:")
@@ -181,9 +197,8 @@ def run_conformance(issuer: str, ca_dir: Path, report_dir: Path) -> int:
     config_path = report_dir / "conformance-config.json"
     report_dir.mkdir(parents=True, exist_ok=True)
     config_path.write_text(json.dumps(config, indent=2))
-    return conformance_main(
-        ["--target", issuer, "--config", str(config_path), "--report-dir", str(report_dir)]
-    )
+    arguments = ["--target", issuer, "--config", str(config_path), "--report-dir", str(report_dir)]
+    return conformance_main(arguments + (["--only", *only] if only else []))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,11 +222,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_conformance:
             return 0
         status = run_conformance(issuer, ca_dir, args.report_dir)
+    # The expiry checks wait for things to expire, so they run against a second server whose
+    # nonces, codes, challenges and access tokens live two seconds.
+    short_lived = args.data_dir / "short-lived"
+    short_lived.mkdir()
+    port = _free_port()
+    with running_server(short_lived, port, ca_dir / "root.pem", SHORT_LIFETIMES) as issuer:
+        expiry_reports = args.report_dir / "expiry"
+        expiry_status = run_conformance(issuer, ca_dir, expiry_reports, EXPIRY_CHECKS)
     print(
         f"\nReports: {args.report_dir / 'conformance.json'} and "
-        f"{args.report_dir / 'conformance.html'}"
+        f"{args.report_dir / 'conformance.html'}; expiry checks in {expiry_reports}"
     )
-    return status
+    return status or expiry_status
 
 
 if __name__ == "__main__":
