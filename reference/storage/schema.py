@@ -105,7 +105,7 @@ refresh_families = Table(
     Column("amr", Text, nullable=False),
     Column("auth_time", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
     Column("revoked_at", BigInteger),
 )
 
@@ -123,7 +123,7 @@ revoked_access_tokens = Table(
     "revoked_access_tokens",
     metadata,
     Column("jti", String(64), primary_key=True),
-    Column("expires_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
 )
 
 signing_keys = Table(

@@ -182,13 +182,25 @@ class SqlStorage:
                     "remember_jti", key_hash=key_hash, expires_at=expires_at, now=now
                 ).rowcount
                 if stored and secrets.randbelow(_SWEEP_ONE_IN) == 0:
-                    tx.run("sweep_jtis", now=now)
-                    tx.run("sweep_nonces", before=now - 3600)
+                    self._sweep(tx, now)
         except self._integrity_error:
             # A concurrent request inserted the same jti first: that is a replay too.
             return False
         # The upsert touches no row when a live entry exists: a replay.
         return stored == 1
+
+    @staticmethod
+    def _sweep(tx: _Transaction, now: int) -> None:
+        """Drop what can no longer be used: expired replay entries, nonces, sessions."""
+        tx.run("sweep_jtis", now=now)
+        tx.run("sweep_nonces", before=now - 3600)
+        tx.run("sweep_expired_refresh_tokens", now=now)
+        tx.run("sweep_expired_families", now=now)
+        tx.run("sweep_revoked_access_tokens", now=now)
+
+    def sweep(self, now: int) -> None:
+        with self._write() as tx:
+            self._sweep(tx, now)
 
     # -- clients -----------------------------------------------------------------------------
 

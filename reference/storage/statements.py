@@ -77,6 +77,15 @@ def _statements(dialect: Dialect) -> dict[str, ClauseElement]:
         "remember_jti": _remember_jti(dialect),
         "sweep_jtis": delete(t.seen_jtis).where(t.seen_jtis.c.expires_at <= bindparam("now")),
         "sweep_nonces": delete(nonces).where(nonces.c.expires_at <= bindparam("before")),
+        "sweep_expired_refresh_tokens": delete(tokens).where(
+            tokens.c.family_id.in_(
+                select(families.c.family_id).where(families.c.expires_at <= bindparam("now"))
+            )
+        ),
+        "sweep_expired_families": delete(families).where(families.c.expires_at <= bindparam("now")),
+        "sweep_revoked_access_tokens": delete(t.revoked_access_tokens).where(
+            t.revoked_access_tokens.c.expires_at <= bindparam("now")
+        ),
         "add_client": insert(t.clients).values(
             {column.name: bindparam(column.name) for column in t.clients.c}
         ),

@@ -146,3 +146,26 @@ def test_data_survives_reopening(database_url: str) -> None:
     again = SqlStorage(database_url)
     assert "kid-persist" in [key.kid for key in again.list_signing_keys()]
     again.dispose()
+
+
+def test_sweep_drops_only_what_can_no_longer_be_used(storage: SqlStorage) -> None:
+    def family(family_id: str, expires_at: int) -> RefreshFamily:
+        return RefreshFamily(
+            family_id=family_id, client_id="c", user_id="u", authenticator_id="a", jkt="k",
+            scope="openid", resource="r", amr=("pin",), auth_time=NOW, created_at=NOW,
+            expires_at=expires_at,
+        )  # fmt: skip
+
+    storage.add_refresh_family(
+        family("old", NOW + 10), RefreshTokenRecord("t-old", "old", NOW, NOW + 5)
+    )
+    storage.add_refresh_family(
+        family("live", NOW + 99), RefreshTokenRecord("t-live", "live", NOW, NOW + 5)
+    )
+    storage.revoke_access_token("jti-old", NOW + 10)
+    storage.revoke_access_token("jti-live", NOW + 99)
+    storage.sweep(NOW + 50)
+    assert storage.get_refresh_token("t-old") is None
+    assert storage.get_refresh_token("t-live") is not None
+    assert not storage.is_access_token_revoked("jti-old")
+    assert storage.is_access_token_revoked("jti-live")
