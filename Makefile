@@ -18,7 +18,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	touch $@
 
 ## run: start the server on SQLite, walk a simulated phone through every flow, run the conformance suite
-run: $(VENV)/.installed-dev
+run: $(VENV)/.installed
 	$(PY) -m simulator.walkthrough
 
 ## test: lint, type-check and run the whole test suite
