@@ -123,10 +123,11 @@ def other_dpop_key(ctx: Context) -> None:
     title="A refresh token presented by another client is refused: invalid_grant",
 )
 def other_client(ctx: Context) -> None:
-    _, tokens = _fresh_tokens(ctx)
+    victim, tokens = _fresh_tokens(ctx)
     thief = ctx.registered_agent()
+    # The thief has the DPoP key too, so only the binding to the client can refuse it.
     expect_error(
-        thief.refresh_response(str(tokens["refresh_token"])),
+        thief.refresh_response(str(tokens["refresh_token"]), key=victim.dpop_key),
         "invalid_grant",
         what="refresh by another client",
     )
