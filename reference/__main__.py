@@ -7,6 +7,7 @@ python -m reference rotate-keys
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -41,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         f"MIA reference server on {issuer} (database: {app.extensions['mia_config'].database_url})",
         file=sys.stderr,
     )
+    # The server writes its own structured request log; the development server's would repeat it.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0
 
