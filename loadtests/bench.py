@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from loadtests.bench_plot import plot_bench
 from reference import create_app
 from reference.config import AppConfig
 from reference.core.jose import (
@@ -428,8 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(result))
     path = args.out / "bench.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
+    picture = plot_bench(result, args.out / "bench.png")
     print(
-        f"\nResults in {path}"
+        f"\nResults in {path}, plot in {picture}"
         + (f", profile in {result['profile']}" if "profile" in result else "")
     )
     if "profile" in result:

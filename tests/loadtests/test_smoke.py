@@ -56,3 +56,4 @@ def test_bench_short_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         assert entry["server_us"] > 0
         assert entry["crypto_floor_us"] > 0
         assert entry["ratio"] >= 1.0
+    assert (tmp_path / "bench.png").read_bytes().startswith(b"\x89PNG")
