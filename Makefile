@@ -38,7 +38,7 @@ serve: $(VENV)/.installed
 
 ## lab: JupyterLab on the notebooks
 lab: $(VENV)/.installed-dev
-	$(VENV)/bin/jupyter lab notebooks
+	$(VENV)/bin/jupyter lab notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## load: a headless Locust run with its report and plot in reports/load/
 load: $(VENV)/.installed-dev
