@@ -336,11 +336,8 @@ class SqlStorage:
     # -- access-token revocation list --------------------------------------------------------
 
     def revoke_access_token(self, jti: str, expires_at: int) -> None:
-        try:
-            with self._write() as tx:
-                tx.run("revoke_access_token", jti=jti, expires_at=expires_at)
-        except self._integrity_error:
-            pass  # revoked already: revocation is idempotent (RFC 7009 §2.2)
+        with self._write() as tx:
+            tx.run("revoke_access_token", jti=jti, expires_at=expires_at)
 
     def is_access_token_revoked(self, jti: str) -> bool:
         return self._first("is_access_token_revoked", jti=jti) is not None

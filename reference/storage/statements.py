@@ -43,10 +43,14 @@ def _compile(statement: ClauseElement, dialect: Dialect) -> Prepared:
     return Prepared(str(compiled), names, constants)
 
 
+def _dialect_insert(dialect: Dialect) -> Any:
+    """The dialect's INSERT construct, which knows ON CONFLICT (SQLite and PostgreSQL)."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
 def _remember_jti(dialect: Dialect) -> ClauseElement:
     """Insert a JWT id, or take over an expired entry; affects no row on a live replay."""
-    module = postgresql if dialect.name == "postgresql" else sqlite
-    statement = module.insert(t.seen_jtis).values(
+    statement = _dialect_insert(dialect)(t.seen_jtis).values(
         key_hash=bindparam("key_hash"), expires_at=bindparam("expires_at")
     )
     upsert: ClauseElement = statement.on_conflict_do_update(
@@ -173,9 +177,10 @@ def _statements(dialect: Dialect) -> dict[str, ClauseElement]:
         "revoke_family": update(families)
         .where(families.c.family_id == bindparam("family_id"), families.c.revoked_at.is_(None))
         .values(revoked_at=bindparam("now")),
-        "revoke_access_token": insert(t.revoked_access_tokens).values(
-            jti=bindparam("jti"), expires_at=bindparam("expires_at")
-        ),
+        # Revoking twice is not an error (RFC 7009 §2.2): a second insert does nothing.
+        "revoke_access_token": _dialect_insert(dialect)(t.revoked_access_tokens)
+        .values(jti=bindparam("jti"), expires_at=bindparam("expires_at"))
+        .on_conflict_do_nothing(index_elements=[t.revoked_access_tokens.c.jti]),
         "is_access_token_revoked": select(t.revoked_access_tokens.c.jti).where(
             t.revoked_access_tokens.c.jti == bindparam("jti")
         ),

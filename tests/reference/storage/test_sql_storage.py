@@ -169,3 +169,9 @@ def test_sweep_drops_only_what_can_no_longer_be_used(storage: SqlStorage) -> Non
     assert storage.get_refresh_token("t-live") is not None
     assert not storage.is_access_token_revoked("jti-old")
     assert storage.is_access_token_revoked("jti-live")
+
+
+def test_revoking_an_access_token_twice_is_not_an_error(storage: SqlStorage) -> None:
+    storage.revoke_access_token("jti-twice", NOW + 10)
+    storage.revoke_access_token("jti-twice", NOW + 10)
+    assert storage.is_access_token_revoked("jti-twice")
