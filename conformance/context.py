@@ -13,16 +13,10 @@ from typing import TYPE_CHECKING, Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from conformance.agent import Agent, AppIdentity, Attester
 from conformance.config import Config
-from conformance.protocol import (
-    Agent,
-    AppIdentity,
-    Attester,
-    RelyingParty,
-    body_of,
-    enrollment_code,
-    expect_status,
-)
+from conformance.expectations import body_of, expect_status
+from conformance.relying_party import RelyingParty, enrollment_code
 from conformance.results import CheckFailed, CheckSkipped
 from simulator import pin_policy as pin_rules
 from simulator.platform import GENUINE_SIGNING_CERTIFICATE_SHA256, PlatformCA

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import re
 
+from conformance.agent import Agent
 from conformance.context import Context
-from conformance.protocol import (
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import (
     DROP,
-    Agent,
-    b64u_decode,
-    b64u_encode,
-    expect_error,
-    expect_status,
     hs256_with_secret,
     new_key,
     public_key_pem,
@@ -21,6 +18,7 @@ from conformance.protocol import (
 )
 from conformance.registry import check
 from conformance.results import CheckFailed, CheckSkipped
+from reference.core.jose import b64u_decode, b64u_encode
 
 API_PATH = "/api/me"
 

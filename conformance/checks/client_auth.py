@@ -9,20 +9,19 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from conformance.context import Context
-from conformance.protocol import (
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import (
     Overrides,
-    expect_error,
-    expect_status,
     hs256_with_secret,
     new_key,
     now,
-    public_jwk,
     public_key_pem,
     resign_unsigned,
     zero_signature,
 )
 from conformance.registry import check
 from conformance.results import CheckFailed
+from reference.core.jose import public_jwk
 
 
 def _refused(

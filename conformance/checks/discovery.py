@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.context import DISCOVERY_PATH, Context
-from conformance.protocol import expect_status
+from conformance.expectations import expect_status
 from conformance.registry import check
 from conformance.results import CheckFailed
 from reference.core.discovery import ENDPOINT_PATHS

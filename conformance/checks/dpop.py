@@ -10,24 +10,22 @@ import secrets
 import urllib.parse
 
 from conformance.context import Context
-from conformance.protocol import (
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import (
     DROP,
     Dropped,
     Overrides,
-    b64u_encode,
     encode_jws,
-    expect_error,
-    expect_status,
     hs256_with_secret,
     new_key,
     now,
-    public_jwk,
     public_key_pem,
-    raw_request,
     resign_unsigned,
 )
+from conformance.raw_http import raw_request
 from conformance.registry import check
 from conformance.results import CheckFailed
+from reference.core.jose import b64u_encode, public_jwk
 
 
 def _login_with(ctx: Context, proof: str | Dropped, what: str) -> None:

@@ -6,16 +6,13 @@ import base64
 import secrets
 import urllib.parse
 
+from conformance.agent import Agent
 from conformance.context import Context
-from conformance.protocol import (
-    Agent,
-    b64u_encode,
-    enrollment_code,
-    expect_error,
-    expect_status,
-)
+from conformance.expectations import expect_error, expect_status
 from conformance.registry import check
+from conformance.relying_party import enrollment_code
 from conformance.results import CheckFailed
+from reference.core.jose import b64u_encode
 
 
 @check(

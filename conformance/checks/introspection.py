@@ -5,7 +5,8 @@ from __future__ import annotations
 import secrets
 
 from conformance.context import Context
-from conformance.protocol import expect_error, expect_status, split
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import split
 from conformance.registry import check
 from conformance.results import CheckFailed
 

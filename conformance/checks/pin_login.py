@@ -10,15 +10,10 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from conformance.agent import Agent
 from conformance.context import Context
-from conformance.protocol import (
-    Agent,
-    expect_error,
-    expect_status,
-    new_key,
-    resign_unsigned,
-    split,
-)
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import new_key, resign_unsigned, split
 from conformance.registry import check
 from conformance.results import CheckFailed, CheckSkipped
 

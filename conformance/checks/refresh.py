@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from conformance.agent import Agent
 from conformance.context import Context
-from conformance.protocol import Agent, expect_error, expect_status, new_key, split
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import new_key, split
 from conformance.registry import check
 from conformance.results import CheckFailed
 

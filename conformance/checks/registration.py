@@ -6,19 +6,13 @@ import json
 import re
 import secrets
 
+from conformance.agent import Attester
 from conformance.context import Context
-from conformance.protocol import (
-    Attester,
-    b64u_decode,
-    b64u_encode,
-    expect_device_error,
-    expect_error,
-    expect_status,
-    now,
-    resign_unsigned,
-)
+from conformance.expectations import expect_device_error, expect_error, expect_status
+from conformance.jws_crafting import now, resign_unsigned
 from conformance.registry import check
 from conformance.results import CheckFailed
+from reference.core.jose import b64u_decode, b64u_encode
 from simulator.platform import AppBuild
 
 B64U = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -14,16 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from conformance.agent import Agent
 from conformance.context import Context
-from conformance.protocol import (
-    Agent,
-    enrollment_code,
-    expect_error,
-    expect_status,
-    flip_byte,
-    segment,
-)
+from conformance.expectations import expect_error, expect_status
+from conformance.jws_crafting import flip_byte, segment
 from conformance.registry import check
+from conformance.relying_party import enrollment_code
 from conformance.results import CheckFailed
 
 B64U_ALPHABET = string.ascii_letters + string.digits + "-_"

@@ -79,7 +79,7 @@ def _start(directory: Path, lifetimes: Lifetimes) -> tuple[RunningServer, thread
 
 def _retire_version(running: RunningServer) -> None:
     """Register a client on RETIRED_VERSION, then disable that version in the policy."""
-    from conformance.protocol import AppIdentity
+    from conformance.agent import AppIdentity
 
     ctx = running.context()
     try:
