@@ -18,7 +18,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import requests
+from reference.server_process import free_port, server_process
 
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
@@ -62,27 +61,6 @@ class Gate:
     detail: str
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_health(url: str, timeout: float, process: subprocess.Popen[bytes] | None) -> None:
-    deadline = time.monotonic() + timeout
-    last_error = "no answer"
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited with status {process.returncode}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException as exc:
-            last_error = str(exc)
-        time.sleep(0.1)
-    raise RuntimeError(f"{url}/healthz did not answer within {timeout:.0f} s ({last_error})")
-
-
 @contextmanager
 def reference_server(data_dir: Path, log: IO[bytes]) -> Iterator[tuple[str, Path]]:
     """Run `python -m reference serve` on a free port; yields (base URL, platform CA dir)."""
@@ -92,31 +70,13 @@ def reference_server(data_dir: Path, log: IO[bytes]) -> Iterator[tuple[str, Path
     PlatformCA.load_or_create(ca_dir)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
+    settings = {
         "MIA_DATA_DIR": str(data_dir),
         "MIA_TRUSTED_ROOTS": str(ca_dir / "root.pem"),
         "MIA_ISSUER": url,
-        "PORT": str(port),
     }
-    for name in ("MIA_DATABASE_URL", "MIA_POLICY_FILE"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reference", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_health(url, 20.0, process)
+    with server_process(port, settings, log):
         yield url, ca_dir
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def run_locust(args: argparse.Namespace, host: str, ca_dir: Path, out: Path) -> int:

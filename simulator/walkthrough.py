@@ -9,19 +9,16 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
+from reference.server_process import free_port, server_process
 from simulator.device import Device
 from simulator.errors import ServerError
 from simulator.platform import AppBuild, PlatformCA
@@ -44,13 +41,6 @@ EXPIRY_CHECKS = (
 WRONG_PIN = "31415"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _say(step: str, detail: str = "") -> None:
     print(f"  \u2713 {step}" + (f": {detail}" if detail else ""), flush=True)
 
@@ -61,42 +51,16 @@ def running_server(
 ) -> Iterator[str]:
     """Run `python -m reference serve` on SQLite in `data_dir` until the block ends."""
     issuer = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORT": str(port),
+    settings = {
         "MIA_DATA_DIR": str(data_dir),
         "MIA_ISSUER": issuer,
         "MIA_TRUSTED_ROOTS": str(ca_root),
         **{f"MIA_LIFETIME_{name.upper()}": str(value) for name, value in (lifetimes or {}).items()},
     }
-    env.pop("MIA_DATABASE_URL", None)
     log_path = data_dir / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "reference", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(f"{issuer}/healthz", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start; see {log_path}")
-                time.sleep(0.1)
-            print(f"Reference server on {issuer} (SQLite in {data_dir}, log {log_path})")
-            yield issuer
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with log_path.open("w") as log, server_process(port, settings, log):
+        print(f"Reference server on {issuer} (SQLite in {data_dir}, log {log_path})")
+        yield issuer
 
 
 def web_user_adds_phone(
@@ -213,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     args.data_dir.mkdir(parents=True)
     ca_dir = args.data_dir / "platform-ca"
     ca = PlatformCA.load_or_create(ca_dir)
-    with running_server(args.data_dir, args.port or _free_port(), ca_dir / "root.pem") as issuer:
+    with running_server(args.data_dir, args.port or free_port(), ca_dir / "root.pem") as issuer:
         try:
             walk_flows(issuer, ca)
         except (ServerError, RuntimeError, requests.RequestException) as error:
@@ -226,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     # nonces, codes, challenges and access tokens live two seconds.
     short_lived = args.data_dir / "short-lived"
     short_lived.mkdir()
-    port = _free_port()
+    port = free_port()
     with running_server(short_lived, port, ca_dir / "root.pem", SHORT_LIFETIMES) as issuer:
         expiry_reports = args.report_dir / "expiry"
         expiry_status = run_conformance(issuer, ca_dir, expiry_reports, EXPIRY_CHECKS)

@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import requests
 
+from reference.server_process import (
+    free_port,
+    start_server_process,
+    stop_server_process,
+    wait_until_healthy,
+)
 from simulator import Device, HttpTransport, PlatformCA, ServerError
 from simulator.transport import HttpResponse
 from tests.conftest import PIN, POLICY, RP_ID, RP_SECRET
@@ -54,57 +54,37 @@ class RoundRobinTransport:
         return self._http.request(method, urlunsplit(target), headers=headers, data=data, json=json)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_servers(tmp_path: Path, platform_ca: PlatformCA, postgres_url: str) -> Iterator[list[str]]:
     root = tmp_path / "root.pem"
     root.write_text(platform_ca.root_pem)
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    processes, backends = [], []
-    for index in range(2):
-        port = _free_port()
-        data_dir = tmp_path / f"node{index}"
-        env = {
-            **os.environ,
-            "MIA_ISSUER": ISSUER,
-            "MIA_DATABASE_URL": postgres_url,
-            "MIA_POLICY_FILE": str(policy),
-            "MIA_TRUSTED_ROOTS": str(root),
-            "MIA_DATA_DIR": str(data_dir),
-            "MIA_SECRET_KEY": "shared-session-secret",
-        }
-        log = (tmp_path / f"node{index}.log").open("w")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "reference", "serve", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+    ports = [free_port() for _ in range(2)]
+    # Both start at once on a fresh database: their migrations and seeding race on purpose.
+    processes = [
+        start_server_process(
+            port,
+            {
+                "MIA_ISSUER": ISSUER,
+                "MIA_DATABASE_URL": postgres_url,
+                "MIA_POLICY_FILE": str(policy),
+                "MIA_TRUSTED_ROOTS": str(root),
+                "MIA_DATA_DIR": str(tmp_path / f"node{index}"),
+                "MIA_SECRET_KEY": "shared-session-secret",
+            },
+            (tmp_path / f"node{index}.log").open("w"),
         )
-        backends.append(f"http://127.0.0.1:{port}")
+        for index, port in enumerate(ports)
+    ]
+    backends = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        for backend in backends:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(f"{backend}/healthz", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-                assert time.monotonic() < deadline, "a server process did not start"
+        for backend, process in zip(backends, processes, strict=True):
+            wait_until_healthy(backend, process)
         yield backends
     finally:
         for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
+            stop_server_process(process)
 
 
 def test_flows_hop_between_processes(two_servers: list[str], platform_ca: PlatformCA) -> None:

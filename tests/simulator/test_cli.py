@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -15,18 +14,12 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from reference.server_process import free_port
 from simulator import PlatformCA
 from simulator.cli import main
 from tests.conftest import PIN, POLICY, RP_ID, RP_SECRET
 
 MAX_FAILED_ATTEMPTS = int(tomllib.loads(POLICY)["pin"]["max_failed_attempts"])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def live(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     assert ca.root_pem
     policy = tmp_path / "policy.toml"
     policy.write_text(POLICY)
-    port = _free_port()
+    port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     app = reference.create_app(
         AppConfig(
@@ -137,7 +130,7 @@ def test_cli_demo_and_error_screens(live: tuple[str, Path], tmp_path: Path) -> N
 def test_cli_no_connection(tmp_path: Path) -> None:
     code, out = _run(
         "--issuer",
-        f"http://127.0.0.1:{_free_port()}",
+        f"http://127.0.0.1:{free_port()}",
         "--state",
         str(tmp_path / "s"),
         "--timeout",
