@@ -2,7 +2,7 @@
 
 The inner sessions run in this process (pytester's default), so they reach the in-process
 reference server of conftest.py, and a server broken with the machinery of
-test_conformance_broken.py stays broken for them.
+broken_servers.py stays broken for them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broken_servers import BREAKS, broken
 from conftest import RunningServer
-from test_conformance_broken import BREAKS, broken
 
 from conformance.registry import REGISTRY, load_checks
 from conformance.results import CheckWarning
