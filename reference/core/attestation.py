@@ -20,7 +20,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from reference.core.errors import InvalidAttestation
-from reference.core.jose import JoseError, decode_unverified, es256_verify, public_key_from_jwk
+from reference.core.jose import (
+    JoseError,
+    decode_unverified,
+    es256_verify,
+    public_key_from_jwk,
+    public_members,
+)
 from reference.core.rules import enforced
 
 ATTESTATION_TYP = "platform-attestation+jwt"
@@ -145,5 +151,5 @@ def verify_platform_attestation(
         verdict=tuple(verdict),
         os_name=_text(claims, "device_integrity", "os_name").lower(),
         os_version=_text(claims, "device_integrity", "os_version"),
-        attested_key={k: attested_key[k] for k in ("kty", "crv", "x", "y")},
+        attested_key=public_members(attested_key),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from reference.core.errors import InvalidDPoPProof
 from reference.core.jose import (
@@ -20,6 +19,7 @@ from reference.core.jose import (
     es256_verify,
     jwk_thumbprint,
     public_key_from_jwk,
+    public_members,
 )
 from reference.core.rules import enforced
 from reference.core.settings import ServerContext
@@ -30,9 +30,9 @@ MAX_JTI_LENGTH = 128
 
 @dataclass(frozen=True, slots=True)
 class VerifiedDPoPProof:
+    """A proof that passed every check: its key's thumbprint is what tokens are bound to."""
+
     jkt: str
-    jwk: dict[str, Any]
-    jti: str
 
 
 def access_token_hash(access_token: str) -> str:
@@ -54,7 +54,7 @@ def verify_dpop_proof(
     if not proofs:
         if enforced("dpop.required"):
             raise InvalidDPoPProof("a DPoP proof is required")
-        return VerifiedDPoPProof(expected_jkt or "", {}, "")
+        return VerifiedDPoPProof(expected_jkt or "")
     if len(proofs) != 1:
         raise InvalidDPoPProof("exactly one DPoP header is allowed")
     # §4.3 (2): a well-formed JWT.
@@ -74,9 +74,7 @@ def verify_dpop_proof(
     if isinstance(jwk, dict) and "d" in jwk and enforced("dpop.private_key"):
         raise InvalidDPoPProof("DPoP jwk must not contain a private key")
     try:
-        public_key = public_key_from_jwk(
-            {k: v for k, v in jwk.items() if k != "d"} if isinstance(jwk, dict) else jwk
-        )
+        public_key = public_key_from_jwk(public_members(jwk) if isinstance(jwk, dict) else jwk)
     except JoseError as exc:
         raise InvalidDPoPProof(f"DPoP jwk: {exc}") from exc
     # §4.3 (6): the signature verifies with the embedded key.
@@ -119,8 +117,4 @@ def verify_dpop_proof(
     first_use = ctx.storage.remember_jti(f"dpop:{jkt}", jti, now + 2 * window, now)
     if not first_use and enforced("dpop.jti_replay"):
         raise InvalidDPoPProof("DPoP proof replayed")
-    return VerifiedDPoPProof(jkt, jwk_public_members(jwk), jti)
-
-
-def jwk_public_members(jwk: dict[str, Any]) -> dict[str, Any]:
-    return {k: jwk[k] for k in ("kty", "crv", "x", "y")}
+    return VerifiedDPoPProof(jkt)

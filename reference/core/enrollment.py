@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from reference.core.clock import random_token, secret_hash
 from reference.core.errors import InvalidEnrollmentCode, InvalidRequest, NotFound
-from reference.core.jose import JoseError, public_key_from_jwk
+from reference.core.jose import JoseError, public_key_from_jwk, public_members
 from reference.core.policy import RelyingPartyPolicy
 from reference.core.records import AuthenticatorRecord, ClientRecord, EnrollmentRecord
 from reference.core.rules import enforced
@@ -142,7 +142,7 @@ def complete_enrollment(
         client_id=client.client_id,
         user_id=record.user_id,
         kind="pin",
-        public_jwk={k: pin_public_key[k] for k in ("kty", "crv", "x", "y")},
+        public_jwk=public_members(pin_public_key),
         created_at=now,
     )
     single_use = enforced("enrollment.code_single_use")

@@ -128,6 +128,11 @@ def jwk_thumbprint(jwk: dict[str, Any]) -> str:
     return b64u_encode(hashlib.sha256(canonical.encode()).digest())
 
 
+def public_members(jwk: dict[str, Any]) -> dict[str, Any]:
+    """The members that define an EC public key; anything else (kid, use, d) is dropped."""
+    return {name: jwk[name] for name in ("kty", "crv", "x", "y") if name in jwk}
+
+
 def public_key_from_jwk(jwk: Any) -> ec.EllipticCurvePublicKey:
     """Parse a P-256 public JWK, refusing private members and off-curve points."""
     if not isinstance(jwk, dict):

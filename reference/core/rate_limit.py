@@ -38,13 +38,15 @@ class RateLimiter:
         tokens, at = self._buckets.get(key, (float(self.limit.burst), now))
         return min(float(self.limit.burst), tokens + (now - at) * self.limit.refill_per_second)
 
-    def retry_after(self, key: str) -> int:
-        """Seconds until one token is available again; 0 when one is available now."""
-        with self._lock:
-            tokens = self._tokens(key, self._clock.now())
+    def _wait(self, tokens: float) -> int:
+        """Seconds until one token is available; 0 when one is available now."""
         if tokens >= 1:
             return 0
         return max(1, math.ceil((1 - tokens) / self.limit.refill_per_second))
+
+    def retry_after(self, key: str) -> int:
+        with self._lock:
+            return self._wait(self._tokens(key, self._clock.now()))
 
     def take(self, key: str) -> int:
         """Charge one request; returns 0 if allowed, else the seconds to wait."""
@@ -52,7 +54,7 @@ class RateLimiter:
         with self._lock:
             tokens = self._tokens(key, now)
             if tokens < 1:
-                return max(1, math.ceil((1 - tokens) / self.limit.refill_per_second))
+                return self._wait(tokens)
             if len(self._buckets) >= MAX_TRACKED_KEYS:
                 self._forget_full_buckets(now)
             self._buckets[key] = (tokens - 1, now)

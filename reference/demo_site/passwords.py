@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from reference.core.jose import b64u_decode, b64u_encode
 
@@ -28,5 +29,7 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, b64u_decode(digest))
 
 
-# Verified against when the user name is unknown, so both paths cost the same.
-DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+@cache
+def dummy_hash() -> str:
+    """Verified against when the user name is unknown, so both paths cost the same."""
+    return hash_password(secrets.token_urlsafe(16))

@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from reference.core.enrollment import create_enrollment, enrollment_status
 from reference.core.jose import constant_time_equal
 from reference.core.policy import RelyingPartyPolicy
-from reference.demo_site.passwords import DUMMY_HASH, verify_password
+from reference.demo_site.passwords import dummy_hash, verify_password
 from reference.qr_codes import qr_png_base64
 from reference.web.http import server
 from reference.web.rate_limits import charge_failure, refuse_if_exhausted
@@ -82,7 +82,7 @@ def login() -> ResponseReturnValue:
         refuse_if_exhausted("password_failure_address")
         refuse_if_exhausted("password_failure_user", username)
         user = server().storage.get_demo_user(username)
-        valid = verify_password(password, user.password_hash if user else DUMMY_HASH)
+        valid = verify_password(password, user.password_hash if user else dummy_hash())
         if user is not None and valid:
             session.clear()
             session["user"] = {"id": user.username, "name": user.display_name}

@@ -16,7 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from reference.core.dpop import verify_dpop_proof
 from reference.core.errors import InvalidDPoPProof, InvalidToken
-from reference.core.jose import JoseError, decode_unverified, es256_verify, public_key_from_jwk
+from reference.core.jose import (
+    JoseError,
+    decode_unverified,
+    es256_verify,
+    public_key_from_jwk,
+    public_members,
+)
 from reference.core.rules import enforced
 from reference.core.settings import ServerContext
 
@@ -44,9 +50,7 @@ class JwksCache:
         keys = {}
         for jwk in self._fetch().get("keys", []):
             if jwk.get("alg", "ES256") == "ES256" and isinstance(jwk.get("kid"), str):
-                keys[jwk["kid"]] = public_key_from_jwk(
-                    {k: jwk[k] for k in ("kty", "crv", "x", "y") if k in jwk}
-                )
+                keys[jwk["kid"]] = public_key_from_jwk(public_members(jwk))
         self._keys = keys
         self._fetched_at = time.monotonic()
 
